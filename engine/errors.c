@@ -1,0 +1,94 @@
+/* Error strings and reason tokens: the one table each. */
+#include "mtgate/engine.h"
+
+static const char *const errs[] = {
+	[MTGATE_EINVAL - MTGATE_ERR_FIRST] = "invalid argument",
+	[MTGATE_ENOMEM - MTGATE_ERR_FIRST] = "out of memory",
+	[MTGATE_ENUMBER_EMPTY - MTGATE_ERR_FIRST] = "number is empty",
+	[MTGATE_ENUMBER_LONG - MTGATE_ERR_FIRST] =
+		"number has more than 15 digits",
+	[MTGATE_ENUMBER_CHAR - MTGATE_ERR_FIRST] =
+		"number contains a letter or a character that is not a digit",
+	[MTGATE_ENUMBER_CC0 - MTGATE_ERR_FIRST] =
+		"number's country code starts with 0",
+	[MTGATE_ESHORTCODE - MTGATE_ERR_FIRST] =
+		"short code must be 1 to 15 letters or digits",
+	[MTGATE_EKEYWORD - MTGATE_ERR_FIRST] =
+		"keyword must be 1 to 32 letters or digits",
+	[MTGATE_ENAME - MTGATE_ERR_FIRST] =
+		"program name must be 1 to 128 bytes",
+	[MTGATE_ETEXT_LONG - MTGATE_ERR_FIRST] =
+		"program text is longer than 1024 bytes",
+	[MTGATE_EKIND - MTGATE_ERR_FIRST] =
+		"program kind must be recurring or one-off",
+	[MTGATE_ELIMIT - MTGATE_ERR_FIRST] =
+		"limit must be 1 to 65535 messages per period",
+	[MTGATE_EPERIOD - MTGATE_ERR_FIRST] =
+		"period must be day, week or month (none for one-off)",
+	[MTGATE_ETZ - MTGATE_ERR_FIRST] = "unknown time zone",
+	[MTGATE_EPROGRAM_DUP - MTGATE_ERR_FIRST] =
+		"a program with this short code and keyword already exists",
+	[MTGATE_ENOPROGRAM - MTGATE_ERR_FIRST] = "unknown program",
+	[MTGATE_EPROGRAM_FULL - MTGATE_ERR_FIRST] = "program table is full",
+	[MTGATE_ESOURCE_LONG - MTGATE_ERR_FIRST] =
+		"source reference is longer than 255 bytes",
+	[MTGATE_ECHANNEL - MTGATE_ERR_FIRST] = "unknown channel",
+	[MTGATE_EREASON - MTGATE_ERR_FIRST] =
+		"deactivation reason must be disconnect or port",
+	[MTGATE_EOP - MTGATE_ERR_FIRST] = "unknown change operation",
+	[MTGATE_EVOID - MTGATE_ERR_FIRST] =
+		"opt-in is dated at or before the number's deactivation",
+	[MTGATE_ENOTPENDING - MTGATE_ERR_FIRST] =
+		"no double opt-in is pending for this number and program",
+	[MTGATE_EFUTURE - MTGATE_ERR_FIRST] = "date lies in the future",
+	[MTGATE_ECREDITS - MTGATE_ERR_FIRST] =
+		"one-off program: too many unused credits",
+	[MTGATE_EREADONLY - MTGATE_ERR_FIRST] =
+		"storage failed earlier; writes are refused",
+	[MTGATE_ESTORAGE - MTGATE_ERR_FIRST] = "storage error",
+	[MTGATE_ECORRUPT - MTGATE_ERR_FIRST] = "stored record is corrupt",
+	[MTGATE_ECLOSED - MTGATE_ERR_FIRST] = "engine is closing",
+	[MTGATE_ENOTOWNER - MTGATE_ERR_FIRST] =
+		"called off the shard's owner thread",
+};
+
+_Static_assert(sizeof(errs) / sizeof(errs[0]) ==
+		       MTGATE_ERR_LAST - MTGATE_ERR_FIRST,
+	       "every error code has a string");
+
+const char *mtgate_strerror(int err)
+{
+	if (err == 0)
+		return "success";
+	if (err < MTGATE_ERR_FIRST || err >= MTGATE_ERR_LAST ||
+	    errs[err - MTGATE_ERR_FIRST] == 0)
+		return "unknown error";
+	return errs[err - MTGATE_ERR_FIRST];
+}
+
+static const char *const tokens[MTGATE_REASON_MAX] = {
+	[MTGATE_ALLOW] = "ALLOW",
+	[MTGATE_DENY_NO_OPTIN] = "NO_OPTIN",
+	[MTGATE_DENY_OPTED_OUT] = "OPTED_OUT",
+	[MTGATE_DENY_PENDING_CONFIRMATION] = "PENDING_CONFIRMATION",
+	[MTGATE_DENY_DEACTIVATED] = "DEACTIVATED",
+	[MTGATE_DENY_SCOPE_QUESTION_OPEN] = "SCOPE_QUESTION_OPEN",
+	[MTGATE_DENY_UNKNOWN_PROGRAM] = "UNKNOWN_PROGRAM",
+	[MTGATE_DENY_MSG_LIMIT_EXCEEDED] = "MSG_LIMIT_EXCEEDED",
+};
+
+const char *mtgate_reason_token(mtgate_reason r)
+{
+	if ((unsigned)r >= MTGATE_REASON_MAX)
+		return "UNKNOWN";
+	return tokens[r];
+}
+
+const char *mtgate_reason_carrier_status(mtgate_reason r)
+{
+	if (r == MTGATE_ALLOW)
+		return NULL;
+	if (r == MTGATE_DENY_MSG_LIMIT_EXCEEDED)
+		return "Not Sent:Msg Limit Exceeded";
+	return "Not Sent:No Opt-In";
+}

@@ -1,0 +1,233 @@
+/*
+ * Engine internals shared by the engine sources. See docs/design.md for the model.
+ *
+ * Life of a consent change
+ *   1. The owner thread of the number's shard validates it against the
+ *      newest state: the overlay of changes not yet durable, else the store.
+ *   2. It encodes the RocksDB puts into a pend node, appends the node to the
+ *      shard's FIFO and to the overlay, and pushes it to the committer.
+ *   3. The committer thread takes everything queued (all shards), writes it
+ *      as one WriteBatch with one WAL fsync (group commit), records each
+ *      node's status and publishes shard->done_seq.
+ *   4. The owner, in shard_poll, applies durable nodes to the store in seq
+ *      order, unlinks them from the overlay and runs their done callbacks.
+ *   Gates read only the store, so a gate never sees a change that is not
+ *   durable, and an acknowledged change is always visible to the next gate.
+ *
+ * Failure: the first failed write makes the engine read-only for good
+ * (eng->write_error); every node queued after it fails without being
+ * written; the store is untouched by failed nodes.
+ */
+#ifndef MTGATE_INTERNAL_H
+#define MTGATE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mtgate/engine.h"
+#include "period.h"
+#include "persist/codec.h"
+#include "persist/db.h"
+#include "store/table.h"
+#include "store/u64map.h"
+
+/* ---- programs --------------------------------------------------------------- */
+
+/* An immutable program version. Published with a release store into
+ * eng->progs[id]; kept until engine close (eng->prog_versions). */
+typedef struct prog_version {
+	mtgate_program_def def; /* strings point into strs */
+	char tz_id[PERIOD_TZ_ID_MAX];
+	struct prog_version *older; /* version chain, freed at close */
+	char strs[];
+} prog_version;
+
+static inline const prog_version *prog_get(mtgate_engine *eng, uint32_t id);
+
+/* ---- commit pipeline ------------------------------------------------------------ */
+
+enum commit_kind { COMMIT_CHANGE = 1, COMMIT_COUNTERS = 2 };
+
+/* Common head of everything the committer writes. */
+typedef struct commit_item {
+	struct commit_item *next; /* committer stack link */
+	struct shard *shard;
+	uint8_t kind;
+	int status; /* written by the committer before its release store */
+} commit_item;
+
+/* What a durable change does to the store: one consent's new state. */
+typedef struct pend_effect {
+	uint32_t program;
+	uint8_t mem_state; /* STORE_ST_* */
+	uint16_t granted;  /* one-off credits */
+	int64_t changed_at_ms;
+} pend_effect;
+
+/* One RocksDB put, laid out in pend->buf as: u8 cf, u8 klen, u16 vlen,
+ * key, value. */
+#define PEND_EFFECTS_MAX 256 /* consents one change may touch: a number
+			      * with more programs cannot be deactivated */
+
+typedef struct pend {
+	commit_item hd;
+	struct pend *next_fifo;
+	struct pend *older, *newer; /* same-number changes in flight */
+	uint64_t seq;
+	uint64_t number;
+	uint64_t deact;          /* != 0: new deactivation (at << 8 | reason) */
+	mtgate_outcome outcome;
+	mtgate_done_fn done;
+	void *arg;
+	uint32_t n_effects;
+	uint32_t n_puts;
+	uint32_t buf_len;
+	pend_effect *effects;    /* into mem[] */
+	unsigned char *buf;      /* into mem[] */
+	alignas(8) unsigned char mem[];
+} pend;
+
+typedef struct ctr_entry {
+	uint64_t number;
+	uint32_t program;
+	uint16_t period;
+	uint16_t count;
+} ctr_entry;
+
+typedef struct ctr_batch {
+	commit_item hd;
+	uint64_t n;
+	ctr_entry ents[];
+} ctr_batch;
+
+typedef struct committer {
+	_Atomic(commit_item *) head; /* Treiber stack, newest first */
+	_Atomic uint32_t wake;       /* futex word */
+	_Atomic bool stop;
+	pthread_t thread;
+	bool started;
+	rocksdb_writebatch_t *wb;
+	_Atomic uint64_t commits, changes, ctr_flushes;
+} committer;
+
+/* ---- shards ------------------------------------------------------------------- */
+
+/* A closure run on a shard's owner thread (mailbox item). Its memory is
+ * the poster's: run() may free it or wake a waiter that owns it. */
+typedef struct task {
+	struct task *next;
+	void (*run)(struct shard *s, struct task *t);
+} task;
+
+typedef struct period_cache {
+	const prog_version *prog; /* version the span was computed for */
+	period_span span;
+} period_cache;
+
+typedef struct shard {
+	/* Owner-only state. */
+	struct mtgate_engine *eng;
+	unsigned idx;
+	store_table table;
+	u64map deact;         /* number -> at_ms << 8 | reason */
+	u64map overlay;       /* number -> newest pend in flight */
+	pend *fifo_head, *fifo_tail;
+	uint64_t next_seq;
+	period_cache *pcache; /* indexed by program id */
+	uint32_t pcache_cap;
+	uint64_t *dirty;      /* slot indexes with SLOT_DIRTY set */
+	uint64_t n_dirty, dirty_cap;
+	bool dirty_overflow;  /* list lost track: scan the table */
+	uint64_t dirty_grows; /* table->grows when the list was valid */
+	int64_t next_flush_mono_ms;
+	uint32_t ctr_pushed;
+
+	/* Written by other threads. */
+	alignas(64) _Atomic(task *) mailbox;
+	_Atomic uint64_t done_seq;  /* committer: nodes <= seq have status */
+	_Atomic uint32_t ctr_done;  /* committer: counter batches written */
+	_Atomic uint32_t wake;      /* futex word for engine-run owners */
+	_Atomic uintptr_t owner;    /* token of the owning thread */
+	_Atomic uint64_t gates;
+	_Atomic uint64_t consents;
+	_Atomic uint64_t bytes;
+	pthread_t thread;
+	bool thread_started;
+} shard;
+
+/* ---- engine ------------------------------------------------------------------- */
+
+struct mtgate_engine {
+	mtgate_options opts;
+	char *path;
+	unsigned nshards;
+	shard *shards;
+	db db;
+	committer com;
+	_Atomic int write_error; /* first storage error; sticky */
+	_Atomic bool closing;
+
+	pthread_mutex_t prog_lock; /* admin path only: define, update, find */
+	_Atomic(prog_version *) *progs; /* MTGATE_PROGRAMS_MAX entries */
+	uint32_t next_prog_id;
+	prog_version *prog_versions;    /* every version ever published */
+	u64map prog_index;         /* hash(sc, kw) -> id; see program.c */
+};
+
+static inline const prog_version *prog_get(mtgate_engine *eng, uint32_t id)
+{
+	if (id == 0 || id >= MTGATE_PROGRAMS_MAX)
+		return NULL;
+	return atomic_load_explicit(&eng->progs[id], memory_order_acquire);
+}
+
+/* engine.c */
+uintptr_t engine_thread_token(void);
+void engine_log(mtgate_engine *eng, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void shard_wake(shard *s);
+int64_t mono_ms(void);
+
+/* committer.c */
+int committer_start(mtgate_engine *eng);
+void committer_stop(mtgate_engine *eng);
+void committer_push(mtgate_engine *eng, commit_item *it);
+
+/* shard.c */
+int shard_init(shard *s, mtgate_engine *eng, unsigned idx, uint64_t expected);
+void shard_free(shard *s);
+int shard_poll(shard *s);
+void shard_post(shard *s, task *t);
+bool shard_idle(shard *s);
+int shard_gate_batch(shard *s, const mtgate_gate_req *reqs, const uint32_t *idx,
+		     size_t n, mtgate_mode mode, int64_t now_ms,
+		     mtgate_reason *out);
+int shard_submit(shard *s, const mtgate_change *chg, mtgate_done_fn done,
+		 void *arg);
+int shard_query(shard *s, uint64_t number, int64_t now_ms, mtgate_consent *out,
+		size_t cap, size_t *n_out, mtgate_deactivation *deact_out);
+/* Start a counter flush now; returns the ctr_done value that marks it. */
+uint32_t shard_flush_counters(shard *s, bool force);
+int shard_period(shard *s, const prog_version *p, int64_t now_ms, uint16_t *index);
+void shard_update_stats(shard *s);
+/* Recovery (single-threaded, before owners start). */
+int shard_load_consent(shard *s, uint64_t number, uint32_t program,
+		       const codec_consent *c);
+void shard_load_counter(shard *s, uint64_t number, uint32_t program,
+			uint16_t period, uint16_t count, int64_t now_ms);
+
+/* program.c */
+int programs_init(mtgate_engine *eng);
+void programs_free(mtgate_engine *eng);
+int programs_load(mtgate_engine *eng);
+
+static inline bool shard_owned(shard *s)
+{
+	return atomic_load_explicit(&s->owner, memory_order_relaxed) ==
+	       engine_thread_token();
+}
+
+#endif

@@ -1,0 +1,263 @@
+#include "persist/codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { CODEC_VERSION = 1 };
+
+static void be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+static void be32(unsigned char *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+static uint64_t rd_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+static uint32_t rd_be32(const unsigned char *p)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+static void le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+static void le16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+static uint64_t rd_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+static uint16_t rd_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+void codec_key_consent(unsigned char out[CODEC_KEY_CONSENT], uint64_t number,
+		       uint32_t program)
+{
+	be64(out, number);
+	be32(out + 8, program);
+}
+
+void codec_key_number(unsigned char out[CODEC_KEY_NUMBER], uint64_t number)
+{
+	be64(out, number);
+}
+
+void codec_key_program(unsigned char out[CODEC_KEY_PROGRAM], uint32_t id)
+{
+	be32(out, id);
+}
+
+int codec_key_consent_decode(const char *k, size_t len, uint64_t *number,
+			     uint32_t *program)
+{
+	if (len != CODEC_KEY_CONSENT)
+		return MTGATE_ECORRUPT;
+	*number = rd_be64((const unsigned char *)k);
+	*program = rd_be32((const unsigned char *)k + 8);
+	return 0;
+}
+
+int codec_key_number_decode(const char *k, size_t len, uint64_t *number)
+{
+	if (len != CODEC_KEY_NUMBER)
+		return MTGATE_ECORRUPT;
+	*number = rd_be64((const unsigned char *)k);
+	return 0;
+}
+
+int codec_key_program_decode(const char *k, size_t len, uint32_t *id)
+{
+	if (len != CODEC_KEY_PROGRAM)
+		return MTGATE_ECORRUPT;
+	*id = rd_be32((const unsigned char *)k);
+	return 0;
+}
+
+size_t codec_consent_encode(unsigned char *out, const codec_consent *c)
+{
+	out[0] = CODEC_VERSION;
+	out[1] = c->state;
+	out[2] = c->channel;
+	out[3] = c->voided_by;
+	le64(out + 4, (uint64_t)c->changed_at_ms);
+	le16(out + 12, c->granted);
+	out[14] = c->source_len;
+	memcpy(out + CODEC_CONSENT_FIXED, c->source, c->source_len);
+	return CODEC_CONSENT_FIXED + c->source_len;
+}
+
+int codec_consent_decode(const char *v, size_t len, codec_consent *out)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (len < CODEC_CONSENT_FIXED || p[0] != CODEC_VERSION)
+		return MTGATE_ECORRUPT;
+	out->state = p[1];
+	out->channel = p[2];
+	out->voided_by = p[3];
+	out->changed_at_ms = (int64_t)rd_le64(p + 4);
+	out->granted = rd_le16(p + 12);
+	out->source_len = p[14];
+	if (out->state > MTGATE_STATE_PENDING ||
+	    out->channel >= MTGATE_CHANNEL_MAX ||
+	    out->voided_by >= MTGATE_DEACT_MAX ||
+	    len != (size_t)CODEC_CONSENT_FIXED + out->source_len)
+		return MTGATE_ECORRUPT;
+	memcpy(out->source, p + CODEC_CONSENT_FIXED, out->source_len);
+	out->source[out->source_len] = '\0';
+	return 0;
+}
+
+void codec_counter_encode(unsigned char out[CODEC_COUNTER_LEN], uint16_t period,
+			  uint16_t count)
+{
+	out[0] = CODEC_VERSION;
+	le16(out + 1, period);
+	le16(out + 3, count);
+}
+
+int codec_counter_decode(const char *v, size_t len, uint16_t *period,
+			 uint16_t *count)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (len != CODEC_COUNTER_LEN || p[0] != CODEC_VERSION)
+		return MTGATE_ECORRUPT;
+	*period = rd_le16(p + 1);
+	*count = rd_le16(p + 3);
+	return 0;
+}
+
+size_t codec_deact_encode(unsigned char *out, uint8_t reason, int64_t at_ms,
+			  const char *source, size_t source_len)
+{
+	out[0] = CODEC_VERSION;
+	out[1] = reason;
+	le64(out + 2, (uint64_t)at_ms);
+	out[10] = (unsigned char)source_len;
+	memcpy(out + CODEC_DEACT_FIXED, source, source_len);
+	return CODEC_DEACT_FIXED + source_len;
+}
+
+int codec_deact_decode(const char *v, size_t len, uint8_t *reason,
+		       int64_t *at_ms)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (len < CODEC_DEACT_FIXED || p[0] != CODEC_VERSION ||
+	    len != (size_t)CODEC_DEACT_FIXED + p[10] || p[1] == 0 ||
+	    p[1] >= MTGATE_DEACT_MAX)
+		return MTGATE_ECORRUPT;
+	*reason = p[1];
+	*at_ms = (int64_t)rd_le64(p + 2);
+	return 0;
+}
+
+/* Program value: ver u8, tenant u32 LE, kind u8, period u8, limit u32 LE,
+ * doi u8, then eight strings, each u16 LE length + bytes, in the order of
+ * prog_strings(). */
+#define PROGRAM_FIXED 12
+#define PROGRAM_NSTR 8
+
+static const char **prog_string(mtgate_program_def *d, int i)
+{
+	const char **f[PROGRAM_NSTR] = {
+		&d->short_code, &d->keyword,   &d->name,      &d->tz,
+		&d->welcome_text, &d->help_text, &d->quit_text, &d->confirm_text,
+	};
+	return f[i];
+}
+
+int codec_program_encode(const mtgate_program_def *def, unsigned char **out,
+			 size_t *len)
+{
+	mtgate_program_def d = *def;
+	size_t n = PROGRAM_FIXED;
+	unsigned char *p, *buf;
+
+	for (int i = 0; i < PROGRAM_NSTR; i++) {
+		const char *s = *prog_string(&d, i);
+		n += 2 + (s ? strlen(s) : 0);
+	}
+	buf = malloc(n);
+	if (buf == NULL)
+		return MTGATE_ENOMEM;
+	buf[0] = CODEC_VERSION;
+	for (int i = 0; i < 4; i++)
+		buf[1 + i] = (unsigned char)(d.tenant >> (8 * i));
+	buf[5] = (unsigned char)d.kind;
+	buf[6] = (unsigned char)d.period;
+	for (int i = 0; i < 4; i++)
+		buf[7 + i] = (unsigned char)(d.limit >> (8 * i));
+	buf[11] = d.double_opt_in ? 1 : 0;
+	p = buf + PROGRAM_FIXED;
+	for (int i = 0; i < PROGRAM_NSTR; i++) {
+		const char *s = *prog_string(&d, i);
+		size_t sl = s ? strlen(s) : 0;
+		if (sl > 0xFFFF) {
+			free(buf);
+			return MTGATE_ETEXT_LONG;
+		}
+		le16(p, (uint16_t)sl);
+		memcpy(p + 2, s ? s : "", sl);
+		p += 2 + sl;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int codec_program_decode(const char *v, size_t len, mtgate_program_def *def,
+			 char *strbuf, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)v, *end = p + len;
+	size_t used = 0;
+
+	if (len < PROGRAM_FIXED || p[0] != CODEC_VERSION)
+		return MTGATE_ECORRUPT;
+	memset(def, 0, sizeof(*def));
+	for (int i = 0; i < 4; i++) {
+		def->tenant |= (uint32_t)p[1 + i] << (8 * i);
+		def->limit |= (uint32_t)p[7 + i] << (8 * i);
+	}
+	def->kind = (mtgate_kind)p[5];
+	def->period = (mtgate_period)p[6];
+	def->double_opt_in = p[11] != 0;
+	p += PROGRAM_FIXED;
+	for (int i = 0; i < PROGRAM_NSTR; i++) {
+		size_t sl;
+		if (end - p < 2)
+			return MTGATE_ECORRUPT;
+		sl = rd_le16(p);
+		p += 2;
+		if ((size_t)(end - p) < sl || used + sl + 1 > cap)
+			return MTGATE_ECORRUPT;
+		memcpy(strbuf + used, p, sl);
+		strbuf[used + sl] = '\0';
+		*prog_string(def, i) = strbuf + used;
+		used += sl + 1;
+		p += sl;
+	}
+	return p == end ? 0 : MTGATE_ECORRUPT;
+}

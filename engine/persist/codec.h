@@ -1,0 +1,81 @@
+/*
+ * Record layout in RocksDB. This file owns the byte order of everything the
+ * engine stores: keys are big-endian so that one number's records form one
+ * prefix range in number order; values are little-endian and start with a
+ * version byte. Decoders check every length and return MTGATE_ECORRUPT on a
+ * short or unknown record; they never read past the input.
+ *
+ *   column family   key (big-endian)              value
+ *   programs        id u32                        codec_program
+ *   consents        number u64, program u32       codec_consent
+ *   counters        number u64, program u32       codec_counter
+ *   deactivations   number u64                    codec_deact
+ *   audit           reserved (number, time, seq)  -
+ */
+#ifndef MTGATE_PERSIST_CODEC_H
+#define MTGATE_PERSIST_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtgate/engine.h"
+
+#define CODEC_KEY_CONSENT 12
+#define CODEC_KEY_NUMBER 8
+#define CODEC_KEY_PROGRAM 4
+
+/* consent value: ver u8, state u8, channel u8, voided_by u8,
+ * changed_at i64, granted u16, source_len u8, source bytes */
+#define CODEC_CONSENT_FIXED 15
+#define CODEC_CONSENT_MAX (CODEC_CONSENT_FIXED + MTGATE_SOURCE_MAX)
+
+typedef struct codec_consent {
+	uint8_t state;     /* mtgate_state */
+	uint8_t channel;   /* mtgate_channel */
+	uint8_t voided_by; /* mtgate_deact_reason */
+	int64_t changed_at_ms;
+	uint16_t granted;  /* one-off credits granted */
+	uint8_t source_len;
+	char source[MTGATE_SOURCE_MAX + 1];
+} codec_consent;
+
+/* counter value: ver u8, period u16, count u16 */
+#define CODEC_COUNTER_LEN 5
+/* deactivation value: ver u8, reason u8, at i64, source_len u8, source */
+#define CODEC_DEACT_FIXED 11
+#define CODEC_DEACT_MAX (CODEC_DEACT_FIXED + MTGATE_SOURCE_MAX)
+
+void codec_key_consent(unsigned char out[CODEC_KEY_CONSENT], uint64_t number,
+		       uint32_t program);
+void codec_key_number(unsigned char out[CODEC_KEY_NUMBER], uint64_t number);
+void codec_key_program(unsigned char out[CODEC_KEY_PROGRAM], uint32_t id);
+int codec_key_consent_decode(const char *k, size_t len, uint64_t *number,
+			     uint32_t *program);
+int codec_key_number_decode(const char *k, size_t len, uint64_t *number);
+int codec_key_program_decode(const char *k, size_t len, uint32_t *id);
+
+/* Returns the encoded length (<= CODEC_CONSENT_MAX). */
+size_t codec_consent_encode(unsigned char *out, const codec_consent *c);
+int codec_consent_decode(const char *v, size_t len, codec_consent *out);
+
+void codec_counter_encode(unsigned char out[CODEC_COUNTER_LEN], uint16_t period,
+			  uint16_t count);
+int codec_counter_decode(const char *v, size_t len, uint16_t *period,
+			 uint16_t *count);
+
+size_t codec_deact_encode(unsigned char *out, uint8_t reason, int64_t at_ms,
+			  const char *source, size_t source_len);
+int codec_deact_decode(const char *v, size_t len, uint8_t *reason,
+		       int64_t *at_ms);
+
+/* Program: every field of def. The encoded form is malloc'd into *out
+ * (caller frees) with its length in *len. */
+int codec_program_encode(const mtgate_program_def *def, unsigned char **out,
+			 size_t *len);
+/* Decodes into def whose strings point into v (which must outlive def).
+ * Strings are not NUL-terminated in v, so they are copied into strbuf
+ * (cap bytes) and def points there. */
+int codec_program_decode(const char *v, size_t len, mtgate_program_def *def,
+			 char *strbuf, size_t cap);
+
+#endif

@@ -1,0 +1,150 @@
+#include "persist/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const cf_names[DB_CF_MAX] = {
+	"default", "programs", "consents", "counters", "deactivations", "audit",
+};
+
+void db_log(db *d, const char *what, const char *detail)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "mtgate: %s: %s", what, detail);
+	if (d->log != NULL)
+		d->log(d->log_ctx, msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
+/* The one place a RocksDB error string becomes an mtgate code. */
+static int db_err(db *d, const char *what, char *err)
+{
+	if (err == NULL)
+		return 0;
+	db_log(d, what, err);
+	rocksdb_free(err);
+	return MTGATE_ESTORAGE;
+}
+
+static void db_tune(db *d)
+{
+	d->table_opts = rocksdb_block_based_options_create();
+	d->bloom = rocksdb_filterpolicy_create_bloom_full(10);
+	rocksdb_block_based_options_set_filter_policy(d->table_opts, d->bloom);
+	rocksdb_block_based_options_set_block_size(d->table_opts, 16 * 1024);
+	for (int i = 0; i < DB_CF_MAX; i++) {
+		rocksdb_options_t *o = rocksdb_options_create();
+		rocksdb_options_set_block_based_table_factory(o, d->table_opts);
+		rocksdb_options_set_compression(o, rocksdb_lz4_compression);
+		rocksdb_options_set_write_buffer_size(o, 64u << 20);
+		d->cf_opts[i] = o;
+	}
+	d->opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(d->opts, 1);
+	rocksdb_options_set_create_missing_column_families(d->opts, 1);
+	rocksdb_options_increase_parallelism(d->opts, 2);
+	rocksdb_options_set_max_background_jobs(d->opts, 2);
+	rocksdb_options_set_max_total_wal_size(d->opts, 256u << 20);
+}
+
+int db_open(db *d, const char *path, mtgate_log_fn log, void *log_ctx)
+{
+	const rocksdb_options_t *cfo[DB_CF_MAX];
+	char *err = NULL;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->log = log;
+	d->log_ctx = log_ctx;
+	db_tune(d);
+	for (int i = 0; i < DB_CF_MAX; i++)
+		cfo[i] = d->cf_opts[i];
+	d->rdb = rocksdb_open_column_families(d->opts, path, DB_CF_MAX,
+					      cf_names, cfo, d->cf, &err);
+	rc = db_err(d, "open RocksDB", err);
+	if (rc < 0) {
+		d->rdb = NULL;
+		db_close(d);
+		return rc;
+	}
+	d->wo_sync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(d->wo_sync, 1);
+	d->wo_nosync = rocksdb_writeoptions_create();
+	d->ro = rocksdb_readoptions_create();
+	d->ro_scan = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_fill_cache(d->ro_scan, 0);
+	rocksdb_readoptions_set_readahead_size(d->ro_scan, 2u << 20);
+	return 0;
+}
+
+void db_close(db *d)
+{
+	if (d->rdb != NULL) {
+		for (int i = 0; i < DB_CF_MAX; i++)
+			if (d->cf[i] != NULL)
+				rocksdb_column_family_handle_destroy(d->cf[i]);
+		rocksdb_close(d->rdb);
+	}
+	if (d->wo_sync)
+		rocksdb_writeoptions_destroy(d->wo_sync);
+	if (d->wo_nosync)
+		rocksdb_writeoptions_destroy(d->wo_nosync);
+	if (d->ro)
+		rocksdb_readoptions_destroy(d->ro);
+	if (d->ro_scan)
+		rocksdb_readoptions_destroy(d->ro_scan);
+	for (int i = 0; i < DB_CF_MAX; i++)
+		if (d->cf_opts[i])
+			rocksdb_options_destroy(d->cf_opts[i]);
+	if (d->opts)
+		rocksdb_options_destroy(d->opts);
+	if (d->table_opts) /* also releases the bloom policy */
+		rocksdb_block_based_options_destroy(d->table_opts);
+	memset(d, 0, sizeof(*d));
+}
+
+int db_write(db *d, rocksdb_writebatch_t *wb, bool sync)
+{
+	char *err = NULL;
+
+	rocksdb_write(d->rdb, sync ? d->wo_sync : d->wo_nosync, wb, &err);
+	return db_err(d, "RocksDB write", err);
+}
+
+rocksdb_iterator_t *db_iter(db *d, enum db_cf cf, const void *seek,
+			    size_t seek_len, bool scan)
+{
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
+		d->rdb, scan ? d->ro_scan : d->ro, d->cf[cf]);
+	if (it == NULL)
+		return NULL;
+	if (seek != NULL)
+		rocksdb_iter_seek(it, seek, seek_len);
+	else
+		rocksdb_iter_seek_to_first(it);
+	return it;
+}
+
+int db_iter_status(db *d, rocksdb_iterator_t *it)
+{
+	char *err = NULL;
+
+	rocksdb_iter_get_error(it, &err);
+	return db_err(d, "RocksDB read", err);
+}
+
+uint64_t db_estimate_keys(db *d, enum db_cf cf)
+{
+	char *v = rocksdb_property_value_cf(d->rdb, d->cf[cf],
+					    "rocksdb.estimate-num-keys");
+	uint64_t n = 0;
+
+	if (v != NULL) {
+		n = strtoull(v, NULL, 10);
+		rocksdb_free(v);
+	}
+	return n;
+}

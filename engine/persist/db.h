@@ -1,0 +1,60 @@
+/*
+ * db: the storage boundary. Opens RocksDB with the engine's column families
+ * and turns every RocksDB error (char **errptr) into an mtgate error code at
+ * once: the text goes to the log, the string is freed, MTGATE_ESTORAGE is
+ * returned. Nothing above this file sees a RocksDB error string.
+ *
+ * Thread-safety: RocksDB's own. Writes and reads may come from any thread.
+ */
+#ifndef MTGATE_PERSIST_DB_H
+#define MTGATE_PERSIST_DB_H
+
+#include <rocksdb/c.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mtgate/engine.h"
+
+enum db_cf {
+	DB_CF_DEFAULT = 0,
+	DB_CF_PROGRAMS,
+	DB_CF_CONSENTS,
+	DB_CF_COUNTERS,
+	DB_CF_DEACT,
+	DB_CF_AUDIT, /* reserved for the audit log */
+	DB_CF_MAX
+};
+
+typedef struct db {
+	rocksdb_t *rdb;
+	rocksdb_options_t *opts;
+	rocksdb_options_t *cf_opts[DB_CF_MAX];
+	rocksdb_block_based_table_options_t *table_opts;
+	rocksdb_filterpolicy_t *bloom; /* owned by table_opts */
+	rocksdb_column_family_handle_t *cf[DB_CF_MAX];
+	rocksdb_writeoptions_t *wo_sync;
+	rocksdb_writeoptions_t *wo_nosync;
+	rocksdb_readoptions_t *ro;
+	rocksdb_readoptions_t *ro_scan; /* bulk scans: no cache fill */
+	mtgate_log_fn log;
+	void *log_ctx;
+} db;
+
+int db_open(db *d, const char *path, mtgate_log_fn log, void *log_ctx);
+void db_close(db *d);
+
+/* Write a batch; sync means WAL fsync before return. */
+int db_write(db *d, rocksdb_writebatch_t *wb, bool sync);
+/* Iterator over cf, positioned at the first key >= (seek, seek_len);
+ * seek NULL = first key. Caller destroys it. NULL on out of memory. */
+rocksdb_iterator_t *db_iter(db *d, enum db_cf cf, const void *seek,
+			    size_t seek_len, bool scan);
+/* Error of an iterator after the loop (0 or MTGATE_ESTORAGE). */
+int db_iter_status(db *d, rocksdb_iterator_t *it);
+/* Estimated number of keys in cf. */
+uint64_t db_estimate_keys(db *d, enum db_cf cf);
+
+/* Log through the engine's log function: "mtgate: <what>: <detail>". */
+void db_log(db *d, const char *what, const char *detail);
+
+#endif

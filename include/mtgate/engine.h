@@ -1,0 +1,415 @@
+/*
+ * mtgate engine: the embeddable MT gating engine.
+ *
+ * What it is
+ *   An in-memory consent store and per-(number, program) message counters,
+ *   split into shards, backed by RocksDB. It answers "may this MT go out?"
+ *   (mtgate_gate) and records consent changes durably (mtgate_apply).
+ *
+ * Threads and ownership (docs/design.md has the whole story)
+ *   - A number belongs to shard xxh64(number) % shards. Every consent of one
+ *     number lives in that shard.
+ *   - Each shard is owned by exactly one thread. Only the owner touches the
+ *     shard's memory; there is no lock on the gate path.
+ *   - By default the engine starts one owner thread per shard. With
+ *     opts.external_owners the embedding program supplies them instead: a
+ *     thread calls mtgate_shard_attach() for the shards it owns and then calls
+ *     mtgate_shard_poll() whenever opts.notify says that shard has work.
+ *   - Functions named mtgate_owner_* must run on the owner thread of the
+ *     shard they touch. Every other function may be called from any thread;
+ *     when the caller does not own the target shard the request is posted to
+ *     the owner's mailbox and the caller waits for the answer.
+ *
+ * Errors
+ *   Functions return 0 (MTGATE_OK) or a negative mtgate error code from the
+ *   range [MTGATE_ERR_FIRST, MTGATE_ERR_LAST]. They never set errno.
+ *   mtgate_strerror() names the problem. No function crashes on bad input.
+ *
+ * Memory
+ *   Strings passed in are borrowed for the duration of the call; the engine
+ *   copies what it keeps. Anything the engine hands out states its lifetime
+ *   where the function is declared.
+ *
+ * Time
+ *   All times are int64 milliseconds since the Unix epoch, UTC. The engine
+ *   reads time only through opts.clock, so tests inject it.
+ */
+#ifndef MTGATE_ENGINE_H
+#define MTGATE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors -------------------------------------------------------------- */
+
+enum {
+	MTGATE_OK = 0,
+	MTGATE_ERR_FIRST = -7400,
+	MTGATE_EINVAL = MTGATE_ERR_FIRST, /* argument out of range */
+	MTGATE_ENOMEM,            /* out of memory */
+	MTGATE_ENUMBER_EMPTY,     /* number is empty */
+	MTGATE_ENUMBER_LONG,      /* number has more than 15 digits */
+	MTGATE_ENUMBER_CHAR,      /* number contains a letter or symbol */
+	MTGATE_ENUMBER_CC0,       /* country code starts with 0 */
+	MTGATE_ESHORTCODE,        /* short code empty, too long or not alphanumeric */
+	MTGATE_EKEYWORD,          /* keyword empty, too long or not alphanumeric */
+	MTGATE_ENAME,             /* program name empty or too long */
+	MTGATE_ETEXT_LONG,        /* a program text exceeds MTGATE_TEXT_MAX bytes */
+	MTGATE_EKIND,             /* program kind is neither recurring nor one-off */
+	MTGATE_ELIMIT,            /* limit outside 1..MTGATE_LIMIT_MAX */
+	MTGATE_EPERIOD,           /* period is not day, week or month */
+	MTGATE_ETZ,               /* unknown time zone */
+	MTGATE_EPROGRAM_DUP,      /* short code and keyword already defined */
+	MTGATE_ENOPROGRAM,        /* unknown program */
+	MTGATE_EPROGRAM_FULL,     /* program table full (MTGATE_PROGRAMS_MAX) */
+	MTGATE_ESOURCE_LONG,      /* source reference exceeds MTGATE_SOURCE_MAX */
+	MTGATE_ECHANNEL,          /* unknown channel */
+	MTGATE_EREASON,           /* unknown deactivation reason */
+	MTGATE_EOP,               /* unknown change operation */
+	MTGATE_EVOID,             /* opt-in dated at or before the number's deactivation */
+	MTGATE_ENOTPENDING,       /* confirm without a pending double opt-in */
+	MTGATE_EFUTURE,           /* date lies in the future */
+	MTGATE_ECREDITS,          /* one-off program: too many unused credits */
+	MTGATE_EREADONLY,         /* storage failed earlier; writes are refused */
+	MTGATE_ESTORAGE,          /* RocksDB reported an error (see the log) */
+	MTGATE_ECORRUPT,          /* a stored record could not be decoded */
+	MTGATE_ECLOSED,           /* engine is closing */
+	MTGATE_ENOTOWNER,         /* mtgate_owner_* called off the owner thread */
+	MTGATE_ERR_LAST
+};
+
+/* Static string naming the error; never NULL. */
+const char *mtgate_strerror(int err);
+
+/* ---- numbers -------------------------------------------------------------- */
+
+/*
+ * Parse E.164 text into its digits as an integer: "+1 555-123-4567",
+ * "15551234567" and "+15551234567" all give 15551234567.
+ * Spaces, '-', '.', '(' and ')' between digits are ignored; one leading '+'
+ * is allowed. A number of exactly 10 digits written without '+' is national:
+ * default_cc (1..999, 0 for none) is put in front of it.
+ * Errors: MTGATE_ENUMBER_EMPTY, _LONG (more than 15 digits), _CHAR (a letter
+ * or any other character), _CC0 (first digit 0).
+ */
+int mtgate_number_parse(const char *text, size_t len, unsigned default_cc,
+			uint64_t *number_out);
+
+/* Writes "+<digits>" and a NUL into buf (at least 17 bytes). Returns length. */
+int mtgate_number_format(uint64_t number, char *buf, size_t buflen);
+
+/* ---- programs ------------------------------------------------------------- */
+
+#define MTGATE_SHORTCODE_MAX 15  /* bytes, [A-Za-z0-9] */
+#define MTGATE_KEYWORD_MAX 32    /* bytes, [A-Za-z0-9], stored upper case */
+#define MTGATE_NAME_MAX 128      /* bytes, UTF-8 */
+#define MTGATE_TEXT_MAX 1024     /* bytes per text, UTF-8 */
+#define MTGATE_TZ_MAX 64         /* bytes */
+#define MTGATE_LIMIT_MAX 65535   /* MTs per period */
+#define MTGATE_SOURCE_MAX 255    /* bytes of a source reference */
+#define MTGATE_PROGRAMS_MAX (1u << 20) /* program ids are 1..MAX-1 */
+
+typedef enum mtgate_kind {
+	MTGATE_KIND_RECURRING = 1, /* limit MTs per period */
+	MTGATE_KIND_ONE_OFF = 2,   /* one MT per accepted request */
+} mtgate_kind;
+
+typedef enum mtgate_period {
+	MTGATE_PERIOD_NONE = 0, /* one-off programs */
+	MTGATE_PERIOD_DAY = 1,
+	MTGATE_PERIOD_WEEK = 2,  /* weeks start Monday 00:00 local time */
+	MTGATE_PERIOD_MONTH = 3, /* calendar month, local time */
+} mtgate_period;
+
+/*
+ * A program definition. On define and update every pointer is borrowed for the
+ * call; NULL texts mean empty. From mtgate_program_get the pointers point into
+ * an immutable copy owned by the engine that stays valid until
+ * mtgate_engine_close (program versions are kept until then).
+ */
+typedef struct mtgate_program_def {
+	uint32_t id;         /* assigned by define; names the program on update */
+	uint32_t tenant;     /* owning tenant id (0 = operator) */
+	const char *short_code;
+	const char *keyword; /* case-insensitive; stored upper case */
+	const char *name;
+	mtgate_kind kind;
+	uint32_t limit;      /* recurring: MTs per period, 1..MTGATE_LIMIT_MAX */
+	mtgate_period period;/* recurring: day, week or month */
+	const char *tz;      /* IANA name ("America/New_York") or fixed offset
+			      * ("+05:30", "UTC-8"); NULL or "" = UTC */
+	bool double_opt_in;
+	const char *welcome_text;
+	const char *help_text;
+	const char *quit_text;
+	const char *confirm_text;
+} mtgate_program_def;
+
+/* ---- consent -------------------------------------------------------------- */
+
+typedef enum mtgate_state {
+	MTGATE_STATE_NONE = 0,
+	MTGATE_STATE_OPTED_IN = 1,
+	MTGATE_STATE_OPTED_OUT = 2,
+	MTGATE_STATE_PENDING = 3, /* double opt-in asked, not yet confirmed */
+} mtgate_state;
+
+typedef enum mtgate_channel {
+	MTGATE_CHANNEL_NONE = 0,
+	MTGATE_CHANNEL_MO = 1,
+	MTGATE_CHANNEL_WEB = 2,
+	MTGATE_CHANNEL_IVR = 3,
+	MTGATE_CHANNEL_POS = 4,
+	MTGATE_CHANNEL_IMPORT = 5,
+	MTGATE_CHANNEL_API = 6,
+	MTGATE_CHANNEL_CARRIER = 7, /* carrier disconnect or port list */
+	MTGATE_CHANNEL_MAX
+} mtgate_channel;
+
+typedef enum mtgate_deact_reason {
+	MTGATE_DEACT_NONE = 0,
+	MTGATE_DEACT_DISCONNECT = 1, /* carrier disconnect list (NUM-1) */
+	MTGATE_DEACT_PORT = 2,       /* port or reassignment (NUM-2) */
+	MTGATE_DEACT_MAX
+} mtgate_deact_reason;
+
+typedef enum mtgate_op {
+	MTGATE_OP_OPTIN = 1,      /* opt in; on a double-opt-in program: PENDING */
+	MTGATE_OP_OPTOUT = 2,     /* opt out */
+	MTGATE_OP_CONFIRM = 3,    /* PENDING -> OPTED_IN */
+	MTGATE_OP_DEACTIVATE = 4, /* per number: voids every opt-in dated at or
+				   * before at_ms, across all programs */
+	MTGATE_OP_MAX
+} mtgate_op;
+
+/* One consent change. Borrowed for the call. */
+typedef struct mtgate_change {
+	mtgate_op op;
+	uint64_t number;
+	uint32_t program;           /* unused for DEACTIVATE */
+	mtgate_channel channel;
+	mtgate_deact_reason reason; /* DEACTIVATE only */
+	int64_t at_ms;              /* when the consent was given or the number
+				     * deactivated; 0 = now. Not in the future. */
+	const char *source;         /* form id, call id, MO text, file name;
+				     * NULL = none; at most MTGATE_SOURCE_MAX */
+} mtgate_change;
+
+/* What a change did. */
+typedef enum mtgate_outcome {
+	MTGATE_CHANGED = 1,   /* state changed and is durable */
+	MTGATE_UNCHANGED = 2, /* already in that state (a repeat opt-in) */
+} mtgate_outcome;
+
+/* A consent record as returned by mtgate_query. Owned by the caller. */
+typedef struct mtgate_consent {
+	uint64_t number;
+	uint32_t program;
+	mtgate_state state;
+	mtgate_channel channel;     /* channel of the last change */
+	mtgate_deact_reason voided_by; /* set when a deactivation opted it out */
+	int64_t changed_at_ms;      /* time the state was given or changed */
+	uint32_t used;              /* recurring: MTs counted this period;
+				     * one-off: MTs sent on granted credits */
+	uint32_t limit;             /* recurring: limit; one-off: credits granted */
+	char source[MTGATE_SOURCE_MAX + 1];
+} mtgate_consent;
+
+typedef struct mtgate_deactivation {
+	mtgate_deact_reason reason; /* NONE: never deactivated */
+	int64_t at_ms;
+} mtgate_deactivation;
+
+/* ---- the gate ------------------------------------------------------------- */
+
+typedef enum mtgate_mode {
+	MTGATE_MODE_COUNT = 0,   /* an allowed MT is counted */
+	MTGATE_MODE_DRY_RUN = 1, /* answer as COUNT would, count nothing */
+} mtgate_mode;
+
+typedef enum mtgate_reason {
+	MTGATE_ALLOW = 0,
+	MTGATE_DENY_NO_OPTIN = 1,
+	MTGATE_DENY_OPTED_OUT = 2,
+	MTGATE_DENY_PENDING_CONFIRMATION = 3,
+	MTGATE_DENY_DEACTIVATED = 4,
+	MTGATE_DENY_SCOPE_QUESTION_OPEN = 5,
+	MTGATE_DENY_UNKNOWN_PROGRAM = 6,
+	MTGATE_DENY_MSG_LIMIT_EXCEEDED = 7,
+	MTGATE_REASON_MAX
+} mtgate_reason;
+
+/* "ALLOW", "NO_OPTIN", ... "MSG_LIMIT_EXCEEDED". Static. */
+const char *mtgate_reason_token(mtgate_reason r);
+/* Carrier status text: NULL for ALLOW, "Not Sent:Msg Limit Exceeded" for
+ * MSG_LIMIT_EXCEEDED, "Not Sent:No Opt-In" for every other deny. Static. */
+const char *mtgate_reason_carrier_status(mtgate_reason r);
+
+typedef struct mtgate_gate_req {
+	uint64_t number;
+	uint32_t program;
+} mtgate_gate_req;
+
+/* ---- the engine ------------------------------------------------------------ */
+
+typedef struct mtgate_engine mtgate_engine; /* opaque */
+
+typedef int64_t (*mtgate_clock_fn)(void *ctx);
+typedef void (*mtgate_notify_fn)(void *ctx, unsigned shard);
+typedef void (*mtgate_log_fn)(void *ctx, const char *msg);
+
+typedef struct mtgate_options {
+	const char *path;           /* RocksDB directory, created if missing */
+	unsigned shards;            /* 0 = number of online cores */
+	bool external_owners;       /* see "Threads" above */
+	mtgate_notify_fn notify;    /* external owners: shard has work; called
+				     * from any thread, must not block */
+	void *notify_ctx;
+	mtgate_clock_fn clock;      /* NULL = CLOCK_REALTIME */
+	void *clock_ctx;
+	mtgate_log_fn log;          /* NULL = stderr */
+	void *log_ctx;
+	uint32_t counter_flush_ms;  /* counters persisted this often; default 1000 */
+	uint64_t expected_consents; /* initial table size hint; 0 = small */
+	bool durable;               /* fsync each commit; default true. false is
+				     * for benchmarks only: a crash may then lose
+				     * acknowledged changes. */
+} mtgate_options;
+
+/* Fills opts with defaults (path NULL must be set by the caller). */
+void mtgate_options_init(mtgate_options *opts);
+
+/*
+ * Open the engine: create or open the RocksDB at opts->path, rebuild the
+ * in-memory store and start the threads. *out is owned by the caller and
+ * freed by mtgate_engine_close. opts is copied.
+ */
+int mtgate_engine_open(const mtgate_options *opts, mtgate_engine **out);
+
+/*
+ * Close: finish writes in flight, persist the counters, stop the threads,
+ * close RocksDB and free everything. With external owners, call it after the
+ * owner threads have stopped polling. Returns the first storage error seen
+ * while closing, or 0.
+ */
+int mtgate_engine_close(mtgate_engine *eng);
+
+unsigned mtgate_engine_shards(const mtgate_engine *eng);
+/* xxh64(number) % shards. */
+unsigned mtgate_shard_of(const mtgate_engine *eng, uint64_t number);
+
+/* The engine's clock. */
+int64_t mtgate_now(const mtgate_engine *eng);
+
+/* ---- programs (any thread) --------------------------------------------------- */
+
+/* Define a new program; durable before it returns. *id_out gets its id. */
+int mtgate_program_define(mtgate_engine *eng, const mtgate_program_def *def,
+			  uint32_t *id_out);
+/* Replace every field of program def->id; durable before it returns. */
+int mtgate_program_update(mtgate_engine *eng, const mtgate_program_def *def);
+/* Fill *out with the current version (see mtgate_program_def lifetime). */
+int mtgate_program_get(mtgate_engine *eng, uint32_t id, mtgate_program_def *out);
+/* Find by short code and keyword (any case). */
+int mtgate_program_find(mtgate_engine *eng, const char *short_code,
+			const char *keyword, uint32_t *id_out);
+/* Writes up to cap ids in ascending order into ids; *n_out gets the total. */
+int mtgate_program_list(mtgate_engine *eng, uint32_t *ids, size_t cap,
+			size_t *n_out);
+
+/* ---- gate and consent (any thread) ------------------------------------------ */
+
+/* Decide one MT at time now_ms; *reason_out gets ALLOW or the deny reason. */
+int mtgate_gate(mtgate_engine *eng, uint64_t number, uint32_t program,
+		mtgate_mode mode, int64_t now_ms, mtgate_reason *reason_out);
+
+/* Decide n MTs (n <= MTGATE_BATCH_MAX); out[i] answers reqs[i]. Requests for
+ * the same (number, program) are decided in array order. */
+#define MTGATE_BATCH_MAX 65536
+int mtgate_gate_batch(mtgate_engine *eng, const mtgate_gate_req *reqs, size_t n,
+		      mtgate_mode mode, int64_t now_ms, mtgate_reason *out);
+
+/* Apply one change; returns once it is durable (or failed: nothing of it is
+ * kept). *outcome_out may be NULL. */
+int mtgate_apply(mtgate_engine *eng, const mtgate_change *chg,
+		 mtgate_outcome *outcome_out);
+
+/* Apply n changes with one durable write per shard. results[i] gets the
+ * status of chgs[i] (0 or an error); outcomes may be NULL. Returns 0 unless
+ * the call itself failed. */
+int mtgate_apply_many(mtgate_engine *eng, const mtgate_change *chgs, size_t n,
+		      int *results, mtgate_outcome *outcomes);
+
+/* Convenience wrappers over mtgate_apply. */
+int mtgate_optin(mtgate_engine *eng, uint64_t number, uint32_t program,
+		 mtgate_channel channel, const char *source, int64_t at_ms);
+int mtgate_optout(mtgate_engine *eng, uint64_t number, uint32_t program,
+		  mtgate_channel channel, const char *source);
+int mtgate_deactivate(mtgate_engine *eng, uint64_t number,
+		      mtgate_deact_reason reason, int64_t at_ms,
+		      const char *source);
+
+/*
+ * All consent records of one number, ordered by program id. Writes up to cap
+ * records into out (caller-owned) and the total into *n_out. deact_out may be
+ * NULL. Counts reflect the store at time now_ms.
+ */
+int mtgate_query(mtgate_engine *eng, uint64_t number, int64_t now_ms,
+		 mtgate_consent *out, size_t cap, size_t *n_out,
+		 mtgate_deactivation *deact_out);
+
+/* ---- owner-thread API (external owners) ------------------------------------ */
+
+/* The calling thread becomes the owner of shard. Call before polling it. */
+int mtgate_shard_attach(mtgate_engine *eng, unsigned shard);
+/* Do the shard's pending work: mailbox requests, finished commits, the counter
+ * flush. Bounded work per call. Returns how many items it handled. */
+int mtgate_shard_poll(mtgate_engine *eng, unsigned shard);
+
+/* Gate on the owner thread without any hand-off. Every request must belong to
+ * a shard the caller owns; a request that does not is answered with
+ * MTGATE_ENOTOWNER in the return value and nothing is decided. */
+int mtgate_owner_gate_batch(mtgate_engine *eng, const mtgate_gate_req *reqs,
+			    size_t n, mtgate_mode mode, int64_t now_ms,
+			    mtgate_reason *out);
+
+/* Start a change on the owner thread without waiting. done runs later on this
+ * thread, from mtgate_shard_poll, once the change is durable or has failed.
+ * Returns 0 when queued; an error (and done is not called) otherwise. */
+typedef void (*mtgate_done_fn)(void *arg, int status, mtgate_outcome outcome);
+int mtgate_owner_submit(mtgate_engine *eng, const mtgate_change *chg,
+			mtgate_done_fn done, void *arg);
+
+/* Run fn(eng, arg) on the owner thread of shard, as soon as it polls. */
+typedef void (*mtgate_task_fn)(mtgate_engine *eng, void *arg);
+int mtgate_post(mtgate_engine *eng, unsigned shard, mtgate_task_fn fn, void *arg);
+
+/* ---- memory and statistics -------------------------------------------------- */
+
+typedef struct mtgate_stats {
+	uint64_t consents;         /* records in the in-memory store */
+	uint64_t store_bytes;      /* bytes the store holds: tables, index,
+				    * counters, per-number data (allocator sizes) */
+	uint64_t commits;          /* durable batches written */
+	uint64_t changes;          /* changes made durable */
+	uint64_t counter_flushes;  /* counter batches persisted */
+	uint64_t gates;            /* decisions made (all shards, approximate
+				    * while owners run) */
+	bool readonly;             /* a storage failure stopped writes */
+} mtgate_stats;
+
+/* Any thread. Values are read from each shard without stopping it. */
+int mtgate_engine_stats(mtgate_engine *eng, mtgate_stats *out);
+
+/* Persist every dirty counter now and wait until it is written. */
+int mtgate_flush_counters(mtgate_engine *eng);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MTGATE_ENGINE_H */

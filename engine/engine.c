@@ -96,34 +96,46 @@ static void waiter_done(waiter *w)
 		futex_wake_all(&w->pending);
 }
 
-/* Wait for w. An owner waiting on its own shard keeps polling it, since
- * nobody else will. */
-static void waiter_wait(mtgate_engine *eng, waiter *w, shard *own)
+/*
+ * Wait for w. A thread that owns shards keeps polling all of them while it
+ * waits: its own changes complete only when it applies them, and another
+ * owner may be waiting on one of its shards at the same time (two owners
+ * asking each other must not deadlock). It sleeps on its first shard's wake
+ * word, which the committer and mailbox posts bump; a completion from
+ * another shard is noticed within a millisecond.
+ */
+static void waiter_wait(mtgate_engine *eng, waiter *w)
 {
+	shard *first = NULL;
 	uint32_t v;
 
+	for (unsigned i = 0; i < eng->nshards && first == NULL; i++)
+		if (shard_owned(&eng->shards[i]))
+			first = &eng->shards[i];
 	while ((v = atomic_load_explicit(&w->pending, memory_order_acquire))) {
-		if (own != NULL) {
-			uint32_t k = atomic_load(&own->wake);
-			if (shard_poll(own) == 0 && atomic_load(&w->pending))
-				futex_wait_ms(&own->wake, k, 10);
-		} else {
+		uint32_t k;
+		int n = 0;
+		if (first == NULL) {
 			futex_wait(&w->pending, v);
+			continue;
 		}
+		k = atomic_load(&first->wake);
+		for (unsigned i = 0; i < eng->nshards; i++)
+			if (shard_owned(&eng->shards[i]))
+				n += shard_poll(&eng->shards[i]);
+		if (n == 0 && atomic_load(&w->pending))
+			futex_wait_ms(&first->wake, k, 1);
 	}
-	(void)eng;
 }
 
 /* Run t on s's owner and wait for it, or run it here if we own s. */
 static void run_on_owner(mtgate_engine *eng, shard *s, task *t, waiter *w)
 {
-	if (shard_owned(s)) {
+	if (shard_owned(s))
 		t->run(s, t);
-		waiter_wait(eng, w, s);
-		return;
-	}
-	shard_post(s, t);
-	waiter_wait(eng, w, NULL);
+	else
+		shard_post(s, t);
+	waiter_wait(eng, w);
 }
 
 /* ---- gate --------------------------------------------------------------------------- */
@@ -214,7 +226,7 @@ int mtgate_gate_batch(mtgate_engine *eng, const mtgate_gate_req *reqs, size_t n,
 		else
 			shard_post(&eng->shards[s], &c->t);
 	}
-	waiter_wait(eng, &w, NULL);
+	waiter_wait(eng, &w);
 	free(calls);
 	free(idx);
 	return 0;
@@ -302,7 +314,6 @@ int mtgate_apply_many(mtgate_engine *eng, const mtgate_change *chgs, size_t n,
 	apply_call **calls;
 	size_t off = 0;
 	waiter w;
-	shard *own = NULL;
 
 	if (eng == NULL || (n > 0 && (chgs == NULL || results == NULL)))
 		return MTGATE_EINVAL;
@@ -338,13 +349,12 @@ int mtgate_apply_many(mtgate_engine *eng, const mtgate_change *chgs, size_t n,
 		if (calls[s] == NULL)
 			continue;
 		if (shard_owned(&eng->shards[s])) {
-			own = &eng->shards[s];
-			apply_run(own, &calls[s]->t);
+			apply_run(&eng->shards[s], &calls[s]->t);
 		} else {
 			shard_post(&eng->shards[s], &calls[s]->t);
 		}
 	}
-	waiter_wait(eng, &w, own);
+	waiter_wait(eng, &w);
 	for (unsigned s = 0; s < ns; s++)
 		free(calls[s]);
 	free(calls);

@@ -19,7 +19,7 @@
  */
 #include "period.h"
 
-#include <assert.h>
+#include "util/assert.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -350,7 +350,7 @@ int period_span_at(const char *tz_id, mtgate_period p, int64_t now_ms,
 		s = period_span_of(cal, p, pd.first - 1, &status);
 	if (U_FAILURE(status))
 		goto fail;
-	assert(s.start_ms <= now_ms && now_ms < s.end_ms);
+	MTG_ASSERT(s.start_ms <= now_ms && now_ms < s.end_ms);
 	*out = s;
 	err = 0;
 fail:

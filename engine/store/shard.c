@@ -644,15 +644,33 @@ static int apply_done(shard *s)
 
 /* ---- counters --------------------------------------------------------------------- */
 
-static void ctr_take(shard *s, store_slot *sl, ctr_entry *e)
+/* A deactivation in flight will zero the number's counters, and its zero
+ * is already queued for the disk: an older count flushed now would land
+ * after it and come back on restart. Such counters are not written. */
+static bool deact_in_flight(shard *s, uint64_t number)
+{
+	if (s->overlay.used == 0)
+		return false;
+	for (pend *p = overlay_newest(s, number); p != NULL; p = p->older)
+		if (p->deact != 0)
+			return true;
+	return false;
+}
+
+/* Clear the slot's dirty bit; fill *e and return true if it is to be
+ * written. */
+static bool ctr_take(shard *s, store_slot *sl, ctr_entry *e)
 {
 	uint64_t m = sl->meta;
+
+	sl->meta = m & ~SLOT_DIRTY;
+	if (deact_in_flight(s, sl->number))
+		return false;
 	e->number = sl->number;
 	e->program = slot_program(m);
 	e->period = slot_period(m);
 	e->count = slot_count(m);
-	sl->meta = m & ~SLOT_DIRTY;
-	(void)s;
+	return true;
 }
 
 /* Hand every dirty counter to the committer (written within this turn).
@@ -675,15 +693,15 @@ uint32_t shard_flush_counters(shard *s, bool force)
 	cb = malloc(sizeof(*cb) + n * sizeof(ctr_entry));
 	MTG_ASSERT(cb != NULL); /* counters would otherwise stay dirty */
 	if (s->dirty_overflow) {
-		for (uint64_t i = 0; i < t->cap && k < n; i++)
+		for (uint64_t i = 0; i < t->cap; i++)
 			if (t->slots[i].meta & SLOT_DIRTY)
-				ctr_take(s, &t->slots[i], &cb->ents[k++]);
+				k += ctr_take(s, &t->slots[i], &cb->ents[k]);
 	} else {
 		for (uint64_t i = 0; i < s->n_dirty; i++)
-			ctr_take(s, &t->slots[s->dirty[i]], &cb->ents[k++]);
+			k += ctr_take(s, &t->slots[s->dirty[i]], &cb->ents[k]);
 	}
-	MTG_ASSERT(k == n);
-	cb->n = n;
+	MTG_ASSERT(k <= n);
+	cb->n = k;
 	cb->hd.kind = COMMIT_COUNTERS;
 	cb->hd.shard = s;
 	s->n_dirty = 0;

@@ -682,6 +682,8 @@ uint32_t shard_flush_counters(shard *s, bool force)
 	uint64_t n = 0, k = 0;
 	ctr_batch *cb;
 
+	if (t->grows != s->dirty_grows)
+		s->dirty_overflow = true; /* the listed indexes moved */
 	if (s->dirty_overflow) {
 		for (uint64_t i = 0; i < t->cap; i++)
 			n += (t->slots[i].meta & SLOT_DIRTY) != 0;

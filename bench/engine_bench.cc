@@ -51,6 +51,7 @@
  */
 #include <benchmark/benchmark.h>
 #include <sched.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ constexpr uint64_t kSeed = 0x6d74676174650001ULL;
 constexpr size_t kBatch = 256;           /* requests per gate call */
 constexpr uint64_t kPollEvery = 16384;   /* decisions between polls */
 constexpr size_t kLoadChunk = 65536;     /* changes per mtgate_apply_many */
-constexpr uint64_t kInflight = 4096;     /* durable changes in flight */
+constexpr uint64_t kInflight = 16384;    /* durable changes in flight */
 constexpr size_t kToggleRing = 1u << 20; /* pre-drawn consents to change */
 constexpr size_t kVerify = 4096;         /* sampled requests checked */
 constexpr int kPrograms = 4;
@@ -608,7 +609,7 @@ void reap_until(mtgate_engine *eng, const reaper &r, uint64_t submitted,
 {
 	while (submitted - r.completed > limit)
 		if (mtgate_shard_poll(eng, 0) == 0)
-			sched_yield();
+			usleep(50);
 }
 
 void BM_OptinDurable(benchmark::State &state)

@@ -547,6 +547,8 @@ int mtgate_engine_stats(mtgate_engine *eng, mtgate_stats *out)
 	out->commits = atomic_load(&eng->com.commits);
 	out->changes = atomic_load(&eng->com.changes);
 	out->counter_flushes = atomic_load(&eng->com.ctr_flushes);
+	out->counter_log_entries = atomic_load(&eng->com.log_entries_pub);
+	out->counter_rewrites = atomic_load(&eng->com.rewrites);
 	out->readonly = atomic_load(&eng->write_error) != 0;
 	return 0;
 }
@@ -654,10 +656,12 @@ static int load_consents(mtgate_engine *eng)
 	return rc;
 }
 
+/* Replay the counter log in key (= write) order: the last entry of a
+ * counter is its newest persisted value. Also sets where the log goes on. */
 static int load_counters(mtgate_engine *eng)
 {
 	rocksdb_iterator_t *it = db_iter(&eng->db, DB_CF_COUNTERS, NULL, 0, true);
-	int64_t now = mtgate_now(eng);
+	uint64_t seq = 0, entries = 0;
 	int rc = 0;
 
 	if (it == NULL)
@@ -666,18 +670,35 @@ static int load_counters(mtgate_engine *eng)
 		size_t kl, vl;
 		const char *k = rocksdb_iter_key(it, &kl);
 		const char *v = rocksdb_iter_value(it, &vl);
-		uint64_t number;
-		uint32_t pid;
-		uint16_t period, count;
-		if ((rc = codec_key_consent_decode(k, kl, &number, &pid)) < 0 ||
-		    (rc = codec_counter_decode(v, vl, &period, &count)) < 0)
+		const unsigned char *e;
+		uint32_t n;
+		if ((rc = codec_key_ctrlog_decode(k, kl, &seq)) < 0 ||
+		    (rc = codec_ctrlog_decode(v, vl, &n, &e)) < 0)
 			break;
-		shard_load_counter(&eng->shards[mtgate_shard_of(eng, number)],
-				   number, pid, period, count, now);
+		for (uint32_t i = 0; i < n; i++, e += CODEC_CTRLOG_ENTRY) {
+			uint64_t number;
+			uint32_t pid;
+			uint16_t period, count;
+			codec_ctrlog_entry_decode(e, &number, &pid, &period,
+						  &count);
+			if (number == 0 || number > MTGATE_NUMBER_MAX) {
+				rc = MTGATE_ECORRUPT;
+				break;
+			}
+			shard_load_counter(
+				&eng->shards[mtgate_shard_of(eng, number)],
+				number, pid, period, count);
+		}
+		entries += n;
+		if (rc < 0)
+			break;
 	}
 	if (rc == 0)
 		rc = db_iter_status(&eng->db, it);
 	rocksdb_iter_destroy(it);
+	eng->com.ctr_seq = seq + 1;
+	eng->com.log_entries = entries;
+	atomic_store(&eng->com.log_entries_pub, entries);
 	return rc;
 }
 

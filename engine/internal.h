@@ -97,9 +97,12 @@ typedef struct ctr_entry {
 	uint16_t count;
 } ctr_entry;
 
+/* Counters for the counter log: a periodic flush, or part of a rewrite's
+ * dump (dump_of = the rewrite it ends, on its last part). */
 typedef struct ctr_batch {
 	commit_item hd;
 	uint64_t n;
+	uint64_t dump_of;
 	ctr_entry ents[];
 } ctr_batch;
 
@@ -110,7 +113,21 @@ typedef struct committer {
 	pthread_t thread;
 	bool started;
 	rocksdb_writebatch_t *wb;
+	struct commit_put *puts; /* this turn's puts, sorted before writing */
+	size_t n_puts, puts_cap;
+	void *scratch;           /* encoded counter log chunks of this turn */
+	unsigned char *resets;   /* this turn's counter resets, not yet a chunk */
+	size_t n_resets, resets_cap;
+
+	/* The counter log (committer thread only, but rewrite_req). */
+	uint64_t ctr_seq;        /* key of the next chunk */
+	uint64_t log_entries;    /* entries in the log since its last rewrite */
+	uint64_t since_req;      /* entries written since the rewrite began */
+	unsigned dumped;         /* shards whose dump is written or in the batch */
+	bool rewrite_in_batch;   /* the batch deletes the log before the rewrite */
+	_Atomic uint64_t rewrite_req; /* 0, or the first seq of a rewrite */
 	_Atomic uint64_t commits, changes, ctr_flushes;
+	_Atomic uint64_t rewrites, log_entries_pub; /* for stats */
 } committer;
 
 /* ---- shards ------------------------------------------------------------------- */
@@ -144,6 +161,8 @@ typedef struct shard {
 	uint64_t dirty_grows; /* table->grows when the list was valid */
 	int64_t next_flush_mono_ms;
 	uint32_t ctr_pushed;
+	uint64_t dump_req, dump_done; /* counter log rewrite being dumped, done */
+	uint64_t dump_pos, dump_grows;
 
 	/* Written by other threads. */
 	alignas(64) _Atomic(task *) mailbox;
@@ -211,18 +230,38 @@ int shard_query(shard *s, uint64_t number, int64_t now_ms, mtgate_consent *out,
 		size_t cap, size_t *n_out, mtgate_deactivation *deact_out);
 /* Start a counter flush now; returns the ctr_done value that marks it. */
 uint32_t shard_flush_counters(shard *s, bool force);
-int shard_period(shard *s, const prog_version *p, int64_t now_ms, uint16_t *index);
+int shard_period_fill(shard *s, const prog_version *p, int64_t now_ms,
+		      uint16_t *index);
 void shard_update_stats(shard *s);
 /* Recovery (single-threaded, before owners start). */
 int shard_load_consent(shard *s, uint64_t number, uint32_t program,
 		       const codec_consent *c);
 void shard_load_counter(shard *s, uint64_t number, uint32_t program,
-			uint16_t period, uint16_t count, int64_t now_ms);
+			uint16_t period, uint16_t count);
 
 /* program.c */
 int programs_init(mtgate_engine *eng);
 void programs_free(mtgate_engine *eng);
 int programs_load(mtgate_engine *eng);
+
+/* The index of the counting period of p at now_ms, from the shard's cache
+ * (inline: every counted gate asks); ICU only when the span has ended or
+ * the program changed. */
+static inline int shard_period(shard *s, const prog_version *p,
+			       int64_t now_ms, uint16_t *index)
+{
+	uint32_t id = p->def.id;
+
+	if (id < s->pcache_cap) {
+		const period_cache *pc = &s->pcache[id];
+		if (pc->prog == p && now_ms >= pc->span.start_ms &&
+		    now_ms < pc->span.end_ms) {
+			*index = pc->span.index;
+			return 0;
+		}
+	}
+	return shard_period_fill(s, p, now_ms, index);
+}
 
 static inline bool shard_owned(shard *s)
 {

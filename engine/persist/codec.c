@@ -39,6 +39,20 @@ static void le16(unsigned char *p, uint16_t v)
 	p[0] = (unsigned char)v;
 	p[1] = (unsigned char)(v >> 8);
 }
+static void le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t rd_le32(const unsigned char *p)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
 static uint64_t rd_le64(const unsigned char *p)
 {
 	uint64_t v = 0;
@@ -129,24 +143,59 @@ int codec_consent_decode(const char *v, size_t len, codec_consent *out)
 	return 0;
 }
 
-void codec_counter_encode(unsigned char out[CODEC_COUNTER_LEN], uint16_t period,
-			  uint16_t count)
+void codec_key_ctrlog(unsigned char out[CODEC_KEY_CTRLOG], uint64_t seq)
 {
-	out[0] = CODEC_VERSION;
-	le16(out + 1, period);
-	le16(out + 3, count);
+	be64(out, seq);
 }
 
-int codec_counter_decode(const char *v, size_t len, uint16_t *period,
-			 uint16_t *count)
+int codec_key_ctrlog_decode(const char *k, size_t len, uint64_t *seq)
+{
+	if (len != CODEC_KEY_CTRLOG)
+		return MTGATE_ECORRUPT;
+	*seq = rd_be64((const unsigned char *)k);
+	return 0;
+}
+
+void codec_ctrlog_head(unsigned char out[CODEC_CTRLOG_HEAD], uint32_t n)
+{
+	out[0] = CODEC_VERSION;
+	le32(out + 1, n);
+}
+
+void codec_ctrlog_entry(unsigned char out[CODEC_CTRLOG_ENTRY], uint64_t number,
+			uint32_t program, uint16_t period, uint16_t count)
+{
+	le64(out, number);
+	le32(out + 8, program);
+	le16(out + 12, period);
+	le16(out + 14, count);
+}
+
+int codec_ctrlog_decode(const char *v, size_t len, uint32_t *n_out,
+			const unsigned char **entries)
 {
 	const unsigned char *p = (const unsigned char *)v;
+	uint32_t n;
 
-	if (len != CODEC_COUNTER_LEN || p[0] != CODEC_VERSION)
+	if (len < CODEC_CTRLOG_HEAD || p[0] != CODEC_VERSION)
 		return MTGATE_ECORRUPT;
-	*period = rd_le16(p + 1);
-	*count = rd_le16(p + 3);
+	n = rd_le32(p + 1);
+	if ((len - CODEC_CTRLOG_HEAD) / CODEC_CTRLOG_ENTRY != n ||
+	    (len - CODEC_CTRLOG_HEAD) % CODEC_CTRLOG_ENTRY != 0)
+		return MTGATE_ECORRUPT;
+	*n_out = n;
+	*entries = p + CODEC_CTRLOG_HEAD;
 	return 0;
+}
+
+void codec_ctrlog_entry_decode(const unsigned char *e, uint64_t *number,
+			       uint32_t *program, uint16_t *period,
+			       uint16_t *count)
+{
+	*number = rd_le64(e);
+	*program = rd_le32(e + 8);
+	*period = rd_le16(e + 12);
+	*count = rd_le16(e + 14);
 }
 
 size_t codec_deact_encode(unsigned char *out, uint8_t reason, int64_t at_ms,

@@ -8,7 +8,7 @@
  *   column family   key (big-endian)              value
  *   programs        id u32                        codec_program
  *   consents        number u64, program u32       codec_consent
- *   counters        number u64, program u32       codec_counter
+ *   counters        seq u64                       counter log chunk
  *   deactivations   number u64                    codec_deact
  *   audit           reserved (number, time, seq)  -
  */
@@ -39,8 +39,29 @@ typedef struct codec_consent {
 	char source[MTGATE_SOURCE_MAX + 1];
 } codec_consent;
 
-/* counter value: ver u8, period u16, count u16 */
-#define CODEC_COUNTER_LEN 5
+/*
+ * Counter log. Counters are persisted as a log of chunks, not a key per
+ * counter: key = seq u64 (big-endian, so key order is write order); value =
+ * ver u8, n u32, then n entries of number u64, program u32, period u16,
+ * count u16. Replaying the chunks in key order and keeping the last entry of
+ * each (number, program) gives every counter's newest persisted value.
+ */
+#define CODEC_KEY_CTRLOG 8
+#define CODEC_CTRLOG_HEAD 5
+#define CODEC_CTRLOG_ENTRY 16
+
+void codec_key_ctrlog(unsigned char out[CODEC_KEY_CTRLOG], uint64_t seq);
+int codec_key_ctrlog_decode(const char *k, size_t len, uint64_t *seq);
+void codec_ctrlog_head(unsigned char out[CODEC_CTRLOG_HEAD], uint32_t n);
+void codec_ctrlog_entry(unsigned char out[CODEC_CTRLOG_ENTRY], uint64_t number,
+			uint32_t program, uint16_t period, uint16_t count);
+/* Checks the head and the length; *n_out gets the entry count and *entries
+ * points at the first entry inside v. */
+int codec_ctrlog_decode(const char *v, size_t len, uint32_t *n_out,
+			const unsigned char **entries);
+void codec_ctrlog_entry_decode(const unsigned char *e, uint64_t *number,
+			       uint32_t *program, uint16_t *period,
+			       uint16_t *count);
 /* deactivation value: ver u8, reason u8, at i64, source_len u8, source */
 #define CODEC_DEACT_FIXED 11
 #define CODEC_DEACT_MAX (CODEC_DEACT_FIXED + MTGATE_SOURCE_MAX)
@@ -57,11 +78,6 @@ int codec_key_program_decode(const char *k, size_t len, uint32_t *id);
 /* Returns the encoded length (<= CODEC_CONSENT_MAX). */
 size_t codec_consent_encode(unsigned char *out, const codec_consent *c);
 int codec_consent_decode(const char *v, size_t len, codec_consent *out);
-
-void codec_counter_encode(unsigned char out[CODEC_COUNTER_LEN], uint16_t period,
-			  uint16_t count);
-int codec_counter_decode(const char *v, size_t len, uint16_t *period,
-			 uint16_t *count);
 
 size_t codec_deact_encode(unsigned char *out, uint8_t reason, int64_t at_ms,
 			  const char *source, size_t source_len);

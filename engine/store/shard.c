@@ -51,7 +51,9 @@ void shard_post(shard *s, task *t)
 
 /* ---- periods ---------------------------------------------------------------- */
 
-int shard_period(shard *s, const prog_version *p, int64_t now_ms, uint16_t *index)
+/* The slow path of shard_period: grow the cache or compute a new span. */
+int shard_period_fill(shard *s, const prog_version *p, int64_t now_ms,
+		      uint16_t *index)
 {
 	uint32_t id = p->def.id;
 	period_cache *pc;
@@ -71,14 +73,11 @@ int shard_period(shard *s, const prog_version *p, int64_t now_ms, uint16_t *inde
 		s->pcache_cap = cap;
 	}
 	pc = &s->pcache[id];
-	if (pc->prog != p || now_ms < pc->span.start_ms ||
-	    now_ms >= pc->span.end_ms) {
-		pc->prog = NULL;
-		rc = period_span_at(p->tz_id, p->def.period, now_ms, &pc->span);
-		if (rc < 0)
-			return rc;
-		pc->prog = p;
-	}
+	pc->prog = NULL;
+	rc = period_span_at(p->tz_id, p->def.period, now_ms, &pc->span);
+	if (rc < 0)
+		return rc;
+	pc->prog = p;
 	*index = pc->span.index;
 	return 0;
 }
@@ -96,7 +95,7 @@ static void mark_dirty(shard *s, store_slot *sl)
 	if (s->n_dirty == s->dirty_cap) {
 		uint64_t cap = s->dirty_cap ? s->dirty_cap * 2 : 1024;
 		uint64_t *n;
-		if (cap > s->table.cap / 4 + 1024 ||
+		if (cap > s->table.cap / 16 + 1024 ||
 		    (n = realloc(s->dirty, cap * sizeof(*n))) == NULL) {
 			s->dirty_overflow = true;
 			return;
@@ -460,7 +459,7 @@ static pend *pend_build(const mtgate_change *chg, const change_plan *pl)
 	size_t eff_bytes = pl->n * sizeof(pend_effect);
 	size_t put_bytes_max = pl->n * (4 + CODEC_KEY_CONSENT +
 					CODEC_CONSENT_MAX + 4 +
-					CODEC_KEY_CONSENT + CODEC_COUNTER_LEN) +
+					CODEC_CTRLOG_ENTRY) +
 			       (pl->deact ? 4 + CODEC_KEY_NUMBER +
 						    CODEC_DEACT_MAX
 					  : 0);
@@ -488,10 +487,13 @@ static pend *pend_build(const mtgate_change *chg, const change_plan *pl)
 		n_puts++;
 		if (pl->eff[i].mem_state == STORE_ST_VOID) {
 			/* The next owner of the number starts from zero, and
-			 * a restart must not bring the old count back. */
-			codec_counter_encode(val, 0, 0);
-			put_bytes(&w, DB_CF_COUNTERS, key, CODEC_KEY_CONSENT,
-				  val, CODEC_COUNTER_LEN);
+			 * a restart must not bring the old count back: a zero
+			 * entry for the counter log (no key; the committer
+			 * puts it in the log after every earlier count). */
+			codec_ctrlog_entry(val, chg->number, pl->eff[i].program,
+					   0, 0);
+			put_bytes(&w, DB_CF_COUNTERS, NULL, 0, val,
+				  CODEC_CTRLOG_ENTRY);
 			n_puts++;
 		}
 	}
@@ -513,7 +515,7 @@ static int change_check(mtgate_engine *eng, const mtgate_change *chg,
 {
 	if (chg->op <= 0 || chg->op >= MTGATE_OP_MAX)
 		return MTGATE_EOP;
-	if (chg->number == 0 || chg->number > 999999999999999ULL)
+	if (chg->number == 0 || chg->number > MTGATE_NUMBER_MAX)
 		return MTGATE_EINVAL;
 	if ((unsigned)chg->channel >= MTGATE_CHANNEL_MAX)
 		return MTGATE_ECHANNEL;
@@ -673,6 +675,17 @@ static bool ctr_take(shard *s, store_slot *sl, ctr_entry *e)
 	return true;
 }
 
+static ctr_batch *ctr_batch_new(shard *s, uint64_t n)
+{
+	ctr_batch *cb = malloc(sizeof(*cb) + n * sizeof(ctr_entry));
+
+	MTG_ASSERT(cb != NULL); /* counters would otherwise stay dirty */
+	memset(cb, 0, sizeof(*cb));
+	cb->hd.kind = COMMIT_COUNTERS;
+	cb->hd.shard = s;
+	return cb;
+}
+
 /* Hand every dirty counter to the committer (written within this turn).
  * Work is bounded by the dirty list, or one table scan when it overflowed.
  * Returns the ctr_done value that will mark this flush written. */
@@ -692,8 +705,7 @@ uint32_t shard_flush_counters(shard *s, bool force)
 	}
 	if (n == 0 && !force)
 		return s->ctr_pushed;
-	cb = malloc(sizeof(*cb) + n * sizeof(ctr_entry));
-	MTG_ASSERT(cb != NULL); /* counters would otherwise stay dirty */
+	cb = ctr_batch_new(s, n);
 	if (s->dirty_overflow) {
 		for (uint64_t i = 0; i < t->cap; i++)
 			if (t->slots[i].meta & SLOT_DIRTY)
@@ -704,13 +716,55 @@ uint32_t shard_flush_counters(shard *s, bool force)
 	}
 	MTG_ASSERT(k <= n);
 	cb->n = k;
-	cb->hd.kind = COMMIT_COUNTERS;
-	cb->hd.shard = s;
 	s->n_dirty = 0;
 	s->dirty_overflow = false;
 	s->dirty_grows = t->grows;
 	committer_push(s->eng, &cb->hd);
 	return ++s->ctr_pushed;
+}
+
+/*
+ * Counter log rewrite, the shard's part (the committer starts it and
+ * finishes it; see committer.c). The shard writes every counter it holds,
+ * dirty or not, DUMP_SLOTS slots per poll, after the rewrite began; once the
+ * last part is durable, the log before the rewrite is deleted. A table
+ * rebuild moves the slots under the cursor, so it starts the dump again.
+ * Numbers with a deactivation in flight are left out, as in a flush: their
+ * count is zero once it lands.
+ */
+#define DUMP_SLOTS (1u << 20)
+
+static void shard_dump_step(shard *s, uint64_t req)
+{
+	store_table *t = &s->table;
+	uint64_t end, k = 0;
+	ctr_batch *cb;
+
+	if (s->dump_req != req || s->dump_grows != t->grows) {
+		s->dump_req = req;
+		s->dump_grows = t->grows;
+		s->dump_pos = 0;
+	}
+	end = s->dump_pos + DUMP_SLOTS < t->cap ? s->dump_pos + DUMP_SLOTS
+						 : t->cap;
+	cb = ctr_batch_new(s, end - s->dump_pos);
+	for (uint64_t i = s->dump_pos; i < end; i++) {
+		store_slot *sl = &t->slots[i];
+		if (sl->number == 0 || slot_count(sl->meta) == 0 ||
+		    deact_in_flight(s, sl->number))
+			continue;
+		cb->ents[k++] = (ctr_entry){ sl->number, slot_program(sl->meta),
+					     slot_period(sl->meta),
+					     slot_count(sl->meta) };
+	}
+	cb->n = k;
+	s->dump_pos = end;
+	if (end == t->cap) {
+		cb->dump_of = req; /* the last part */
+		s->dump_done = req;
+	}
+	committer_push(s->eng, &cb->hd);
+	s->ctr_pushed++;
 }
 
 /* ---- polling ---------------------------------------------------------------------- */
@@ -748,17 +802,37 @@ void shard_update_stats(shard *s)
 	atomic_store_explicit(&s->bytes, bytes, memory_order_relaxed);
 }
 
+/*
+ * At most one periodic counter batch per shard is in flight. When counting
+ * dirties counters faster than storage writes them, the next flush waits for
+ * the previous one (the slots stay dirty and go in the next batch), so the
+ * committer's backlog and the memory it holds stay bounded at one batch per
+ * shard; the flush interval stretches to the time a batch takes to write.
+ */
+static bool counters_idle(shard *s)
+{
+	return atomic_load_explicit(&s->ctr_done, memory_order_acquire) ==
+	       s->ctr_pushed;
+}
+
 int shard_poll(shard *s)
 {
 	int n = run_mailbox(s);
 	int64_t now;
+	uint64_t req;
 
 	if (apply_done(s) > 0) {
 		n++;
 		shard_update_stats(s);
 	}
 	now = mono_ms();
-	if (now >= s->next_flush_mono_ms) {
+	req = atomic_load_explicit(&s->eng->com.rewrite_req,
+				   memory_order_acquire);
+	if (req != 0 && s->dump_done != req && counters_idle(s)) {
+		shard_dump_step(s, req);
+		n++;
+	}
+	if (now >= s->next_flush_mono_ms && counters_idle(s)) {
 		shard_flush_counters(s, false);
 		s->next_flush_mono_ms = now + s->eng->opts.counter_flush_ms;
 		shard_update_stats(s);
@@ -871,24 +945,23 @@ int shard_load_consent(shard *s, uint64_t number, uint32_t program,
 	return 0;
 }
 
-/* Counters: never below what was persisted; a count of a past period is
- * simply not restored (the period started again, GATE-5). */
+/* Counters, replayed from the counter log in write order: each entry
+ * replaces what an earlier one set, so the last one (the newest persisted
+ * value, or a deactivation's zero) stands and no counter ends below what was
+ * persisted. A count of a past period is kept with its period, which a gate
+ * reads as zero (GATE-5). */
 void shard_load_counter(shard *s, uint64_t number, uint32_t program,
-			uint16_t period, uint16_t count, int64_t now_ms)
+			uint16_t period, uint16_t count)
 {
 	store_slot *sl = table_find(&s->table, store_hash(number), number,
 				    program);
 	const prog_version *p = prog_get(s->eng, program);
-	uint16_t cur;
+	uint64_t m;
 
 	if (sl == NULL || p == NULL)
 		return;
-	if (p->def.kind == MTGATE_KIND_ONE_OFF) {
-		sl->meta = slot_meta(program, slot_state(sl->meta), false,
-				     slot_period(sl->meta), count);
-		return;
-	}
-	if (shard_period(s, p, now_ms, &cur) == 0 && cur == period)
-		sl->meta = slot_meta(program, slot_state(sl->meta), false,
-				     period, count);
+	m = sl->meta;
+	if (p->def.kind == MTGATE_KIND_ONE_OFF)
+		period = slot_period(m); /* credits granted: from the consent */
+	sl->meta = slot_meta(program, slot_state(m), false, period, count);
 }

@@ -20,7 +20,7 @@
 #define NUMBER_DIGITS_MAX      15
 #define NUMBER_NATIONAL_DIGITS 10
 #define NUMBER_CC_MAX          999u
-#define NUMBER_MAX             999999999999999ull /* 15 nines */
+#define NUMBER_MAX             MTGATE_NUMBER_MAX /* 15 nines */
 
 /* What a scan of the text found. value holds at most NUMBER_DIGITS_MAX
  * digits; ndigits keeps counting past that so "too long" is known. */

@@ -100,6 +100,9 @@ const char *mtgate_strerror(int err);
 int mtgate_number_parse(const char *text, size_t len, unsigned default_cc,
 			uint64_t *number_out);
 
+/* The largest number: 15 digits. Numbers are 1..MTGATE_NUMBER_MAX. */
+#define MTGATE_NUMBER_MAX 999999999999999ULL
+
 /* Writes "+<digits>" and a NUL into buf (at least 17 bytes). Returns length. */
 int mtgate_number_format(uint64_t number, char *buf, size_t buflen);
 
@@ -275,6 +278,9 @@ typedef struct mtgate_options {
 	mtgate_log_fn log;          /* NULL = stderr */
 	void *log_ctx;
 	uint32_t counter_flush_ms;  /* counters persisted this often; default 1000 */
+	uint64_t counter_log_min;   /* the counter log is rewritten once it holds
+				     * more entries than this and than twice the
+				     * consents; 0 = 1048576 */
 	uint64_t expected_consents; /* initial table size hint; 0 = small */
 	bool durable;               /* fsync each commit; default true. false is
 				     * for benchmarks only: a crash may then lose
@@ -398,6 +404,8 @@ typedef struct mtgate_stats {
 	uint64_t commits;          /* durable batches written */
 	uint64_t changes;          /* changes made durable */
 	uint64_t counter_flushes;  /* counter batches persisted */
+	uint64_t counter_log_entries; /* entries in the counter log */
+	uint64_t counter_rewrites; /* counter log rewrites finished */
 	uint64_t gates;            /* decisions made (all shards, approximate
 				    * while owners run) */
 	bool readonly;             /* a storage failure stopped writes */

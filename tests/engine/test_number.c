@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "mtgate/engine.h"
+#include "store/table.h"
 
 /* Parse len bytes of text from a heap copy with no NUL after it. */
 static int parse_n(const char *text, size_t len, unsigned cc, uint64_t *out)
@@ -230,6 +233,26 @@ static void test_number_format_round_trip(void **state)
 	assert_string_equal(buf, "+15551234567");
 }
 
+/* The store's hash is xxh64 of the number's 8 little-endian bytes, seed 0,
+ * written out for one lane: it must equal the library's XXH64 everywhere,
+ * or a number's shard and slot would move between builds. */
+static void test_number_hash_is_xxh64(void **state)
+{
+	uint64_t x = 0x243F6A8885A308D3ULL;
+
+	(void)state;
+	for (int i = 0; i < 1000000; i++) {
+		unsigned char b[8];
+		uint64_t n = i < 64 ? (uint64_t)1 << i : x;
+		for (int j = 0; j < 8; j++)
+			b[j] = (unsigned char)(n >> (8 * j));
+		if (store_hash(n) != XXH64(b, sizeof(b), 0))
+			fail_msg("hash of %llu differs", (unsigned long long)n);
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+	}
+	assert_int_equal(store_hash(0), XXH64("\0\0\0\0\0\0\0\0", 8, 0));
+}
+
 static void test_number_format_errors(void **state)
 {
 	char buf[17];
@@ -269,6 +292,7 @@ int main(void)
 	        cmocka_unit_test(test_number_every_byte),
 	        cmocka_unit_test(test_number_format_round_trip),
 	        cmocka_unit_test(test_number_format_errors),
+	        cmocka_unit_test(test_number_hash_is_xxh64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,6 +65,7 @@ typedef struct fixture {
 	tu_clock clk;
 	mtgate_engine *eng;          /* NULL while closed */
 	bool quiet;                  /* count log lines, do not print them */
+	uint64_t counter_log_min;    /* engine option; 0 = its default */
 	_Atomic int log_lines;
 	_Atomic int storage_failures;/* log lines about a failed write */
 	void *mem;                   /* a test's own allocation */
@@ -136,6 +137,7 @@ static mtgate_engine *fx_open(fixture *fx, unsigned shards)
 	o.clock_ctx = &fx->clk;
 	o.log = fx_log;
 	o.log_ctx = fx;
+	o.counter_log_min = fx->counter_log_min;
 	assert_int_equal(mtgate_engine_open(&o, &fx->eng), 0);
 	assert_non_null(fx->eng);
 	return fx->eng;
@@ -558,6 +560,60 @@ static void test_persist_counters_flushed_after_table_grows(void **state)
 
 	eng = fx_reopen(fx, 1);
 	assert_int_equal(query_used(eng, CTR_BASE, prog), GROW_GATES);
+	assert_int_equal(fx_close(fx), 0);
+}
+
+/* The counter log is rewritten once it holds more than counter_log_min
+ * entries and twice the consents. Counting the same numbers round after
+ * round, with a flush each round, grows it past that; after the rewrite the
+ * log is smaller and a reopen still gives every counter its count, and a
+ * deactivated number's zero (written before the rewrite) still holds. */
+#define REWRITE_ROUNDS 40
+
+static void test_persist_counter_log_rewrite_keeps_counts(void **state)
+{
+	fixture *fx = *state;
+	mtgate_engine *eng;
+	mtgate_stats st;
+	uint32_t prog;
+	uint64_t gone = CTR_BASE + CTR_NUMBERS - 1;
+	uint64_t before = 0; /* the most the log held */
+
+	fx->counter_log_min = 64;
+	eng = fx_open(fx, 2);
+	prog = program_define(eng, "55502", "TIPS", 1000, false);
+	for (size_t i = 0; i < CTR_NUMBERS; i++)
+		optin_web(eng, CTR_BASE + i, prog);
+	for (int k = 0; k < 3; k++)
+		gate_counted(eng, gone, prog);
+	assert_int_equal(mtgate_flush_counters(eng), 0);
+	assert_int_equal(mtgate_deactivate(eng, gone, MTGATE_DEACT_DISCONNECT,
+					   T0_MS, "list-1"),
+			 0);
+	for (int r = 0; r < REWRITE_ROUNDS; r++) {
+		for (size_t i = 0; i + 1 < CTR_NUMBERS; i++)
+			gate_counted(eng, CTR_BASE + i, prog);
+		assert_int_equal(mtgate_flush_counters(eng), 0);
+		assert_int_equal(mtgate_engine_stats(eng, &st), 0);
+		if (st.counter_log_entries > before)
+			before = st.counter_log_entries;
+	}
+	assert_int_equal(mtgate_engine_stats(eng, &st), 0);
+	assert_true(st.counter_rewrites >= 1);
+	/* Bounded: the trigger (twice the consents) plus a flush or two and a
+	 * dump; without rewrites it would hold every round's flush. */
+	assert_true(before <= 4 * CTR_NUMBERS);
+	assert_true(st.counter_log_entries <= 4 * CTR_NUMBERS);
+
+	eng = fx_reopen(fx, 2);
+	for (size_t i = 0; i + 1 < CTR_NUMBERS; i++)
+		assert_int_equal(query_used(eng, CTR_BASE + i, prog),
+				 REWRITE_ROUNDS);
+	assert_int_equal(query_used(eng, gone, prog), 0);
+	/* Reopen with another shard count replays the same log. */
+	eng = fx_reopen(fx, 3);
+	assert_int_equal(query_used(eng, CTR_BASE, prog), REWRITE_ROUNDS);
+	assert_int_equal(query_used(eng, gone, prog), 0);
 	assert_int_equal(fx_close(fx), 0);
 }
 
@@ -1180,6 +1236,7 @@ int main(int argc, char **argv)
 		FX_TEST(test_persist_reopen_keeps_every_change),
 		FX_TEST(test_persist_counters_not_below_persisted),
 		FX_TEST(test_persist_counters_flushed_after_table_grows),
+		FX_TEST(test_persist_counter_log_rewrite_keeps_counts),
 		FX_TEST(test_stop_7_optout_survives_kill9),
 		FX_TEST(test_persist_kill9_under_write_load),
 		cmocka_unit_test_setup_teardown(

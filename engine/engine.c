@@ -92,7 +92,8 @@ typedef struct waiter {
 
 static void waiter_done(waiter *w)
 {
-	if (atomic_fetch_sub_explicit(&w->pending, 1, memory_order_acq_rel) == 1)
+	if (atomic_fetch_sub_explicit(&w->pending, 1, memory_order_acq_rel) ==
+	    1)
 		futex_wake_all(&w->pending);
 }
 
@@ -172,7 +173,7 @@ static int gate_args_ok(mtgate_engine *eng, mtgate_mode mode)
 int mtgate_gate(mtgate_engine *eng, uint64_t number, uint32_t program,
 		mtgate_mode mode, int64_t now_ms, mtgate_reason *reason_out)
 {
-	mtgate_gate_req req = { number, program };
+	mtgate_gate_req req = {number, program};
 	return mtgate_gate_batch(eng, &req, 1, mode, now_ms, reason_out);
 }
 
@@ -218,9 +219,14 @@ int mtgate_gate_batch(mtgate_engine *eng, const mtgate_gate_req *reqs, size_t n,
 		gate_call *c = &calls[s];
 		if (cnt[s] == 0)
 			continue;
-		*c = (gate_call){ .t.run = gate_run, .w = &w, .reqs = reqs,
-				  .idx = idx + off, .n = cnt[s], .mode = mode,
-				  .now_ms = now_ms, .out = out };
+		*c = (gate_call){.t.run = gate_run,
+				 .w = &w,
+				 .reqs = reqs,
+				 .idx = idx + off,
+				 .n = cnt[s],
+				 .mode = mode,
+				 .now_ms = now_ms,
+				 .out = out};
 		if (shard_owned(&eng->shards[s]))
 			gate_run(&eng->shards[s], &c->t);
 		else
@@ -249,8 +255,8 @@ int mtgate_owner_gate_batch(mtgate_engine *eng, const mtgate_gate_req *reqs,
 					now_ms, out);
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!shard_owned(&eng->shards[mtgate_shard_of(eng,
-							      reqs[i].number)]))
+		if (!shard_owned(
+			    &eng->shards[mtgate_shard_of(eng, reqs[i].number)]))
 			return MTGATE_ENOTOWNER;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = (uint32_t)i;
@@ -295,8 +301,8 @@ static void apply_run(shard *s, task *t)
 	for (size_t j = 0; j < c->n; j++) {
 		size_t i = c->idx[j];
 		int rc;
-		slots[j] = (apply_slot){ c->w, &c->results[i],
-					 c->outcomes ? &c->outcomes[i] : NULL };
+		slots[j] = (apply_slot){c->w, &c->results[i],
+					c->outcomes ? &c->outcomes[i] : NULL};
 		rc = shard_submit(s, &c->chgs[i], apply_done_cb, &slots[j]);
 		if (rc < 0) {
 			c->results[i] = rc;
@@ -337,11 +343,13 @@ int mtgate_apply_many(mtgate_engine *eng, const mtgate_change *chgs, size_t n,
 		calls[s] = malloc(sizeof(apply_call) + k * sizeof(apply_slot));
 		if (calls[s] == NULL)
 			goto nomem_posted;
-		*calls[s] = (apply_call){ .t.run = apply_run, .w = &w,
-					  .chgs = chgs, .n = k,
-					  .results = results,
-					  .outcomes = outcomes,
-					  .idx = idx + off };
+		*calls[s] = (apply_call){.t.run = apply_run,
+					 .w = &w,
+					 .chgs = chgs,
+					 .n = k,
+					 .results = results,
+					 .outcomes = outcomes,
+					 .idx = idx + off};
 		atomic_fetch_add(&w.pending, 1);
 		off += k;
 	}
@@ -388,18 +396,23 @@ int mtgate_apply(mtgate_engine *eng, const mtgate_change *chg,
 int mtgate_optin(mtgate_engine *eng, uint64_t number, uint32_t program,
 		 mtgate_channel channel, const char *source, int64_t at_ms)
 {
-	mtgate_change c = { .op = MTGATE_OP_OPTIN, .number = number,
-			    .program = program, .channel = channel,
-			    .at_ms = at_ms, .source = source };
+	mtgate_change c = {.op = MTGATE_OP_OPTIN,
+			   .number = number,
+			   .program = program,
+			   .channel = channel,
+			   .at_ms = at_ms,
+			   .source = source};
 	return mtgate_apply(eng, &c, NULL);
 }
 
 int mtgate_optout(mtgate_engine *eng, uint64_t number, uint32_t program,
 		  mtgate_channel channel, const char *source)
 {
-	mtgate_change c = { .op = MTGATE_OP_OPTOUT, .number = number,
-			    .program = program, .channel = channel,
-			    .source = source };
+	mtgate_change c = {.op = MTGATE_OP_OPTOUT,
+			   .number = number,
+			   .program = program,
+			   .channel = channel,
+			   .source = source};
 	return mtgate_apply(eng, &c, NULL);
 }
 
@@ -407,10 +420,12 @@ int mtgate_deactivate(mtgate_engine *eng, uint64_t number,
 		      mtgate_deact_reason reason, int64_t at_ms,
 		      const char *source)
 {
-	mtgate_change c = { .op = MTGATE_OP_DEACTIVATE, .number = number,
-			    .channel = MTGATE_CHANNEL_CARRIER,
-			    .reason = reason, .at_ms = at_ms,
-			    .source = source };
+	mtgate_change c = {.op = MTGATE_OP_DEACTIVATE,
+			   .number = number,
+			   .channel = MTGATE_CHANNEL_CARRIER,
+			   .reason = reason,
+			   .at_ms = at_ms,
+			   .source = source};
 	return mtgate_apply(eng, &c, NULL);
 }
 
@@ -454,9 +469,13 @@ int mtgate_query(mtgate_engine *eng, uint64_t number, int64_t now_ms,
 		 mtgate_consent *out, size_t cap, size_t *n_out,
 		 mtgate_deactivation *deact_out)
 {
-	query_call c = { .t.run = query_run, .number = number, .now_ms = now_ms,
-			 .out = out, .cap = cap, .n_out = n_out,
-			 .deact_out = deact_out };
+	query_call c = {.t.run = query_run,
+			.number = number,
+			.now_ms = now_ms,
+			.out = out,
+			.cap = cap,
+			.n_out = n_out,
+			.deact_out = deact_out};
 
 	if (eng == NULL || n_out == NULL || (out == NULL && cap > 0) ||
 	    number == 0)
@@ -492,7 +511,7 @@ int mtgate_post(mtgate_engine *eng, unsigned shard_idx, mtgate_task_fn fn,
 	p = malloc(sizeof(*p));
 	if (p == NULL)
 		return MTGATE_ENOMEM;
-	*p = (post_task){ .t.run = post_run, .fn = fn, .arg = arg };
+	*p = (post_task){.t.run = post_run, .fn = fn, .arg = arg};
 	shard_post(&eng->shards[shard_idx], &p->t);
 	return 0;
 }
@@ -522,7 +541,7 @@ int mtgate_flush_counters(mtgate_engine *eng)
 	if (eng == NULL)
 		return MTGATE_EINVAL;
 	for (unsigned i = 0; i < eng->nshards; i++) {
-		flush_call c = { .t.run = flush_run };
+		flush_call c = {.t.run = flush_run};
 		atomic_init(&c.w.pending, 1);
 		run_on_owner(eng, &eng->shards[i], &c.t, &c.w);
 		wait_counters(&eng->shards[i], c.target);
@@ -539,10 +558,10 @@ int mtgate_engine_stats(mtgate_engine *eng, mtgate_stats *out)
 		shard *s = &eng->shards[i];
 		out->consents += atomic_load_explicit(&s->consents,
 						      memory_order_relaxed);
-		out->store_bytes += atomic_load_explicit(&s->bytes,
-							 memory_order_relaxed);
-		out->gates += atomic_load_explicit(&s->gates,
-						   memory_order_relaxed);
+		out->store_bytes +=
+			atomic_load_explicit(&s->bytes, memory_order_relaxed);
+		out->gates +=
+			atomic_load_explicit(&s->gates, memory_order_relaxed);
 	}
 	out->commits = atomic_load(&eng->com.commits);
 	out->changes = atomic_load(&eng->com.changes);
@@ -582,7 +601,8 @@ static void *owner_main(void *arg)
 
 	atomic_store(&s->owner, engine_thread_token());
 	for (;;) {
-		uint32_t w = atomic_load_explicit(&s->wake, memory_order_acquire);
+		uint32_t w =
+			atomic_load_explicit(&s->wake, memory_order_acquire);
 		int64_t wait;
 		if (shard_poll(s) > 0)
 			continue;
@@ -615,8 +635,8 @@ static int load_deactivations(mtgate_engine *eng)
 		    (rc = codec_deact_decode(v, vl, &reason, &at)) < 0)
 			break;
 		s = &eng->shards[mtgate_shard_of(eng, number)];
-		if (u64map_put(&s->deact, number,
-			       (uint64_t)at << 8 | reason) < 0) {
+		if (u64map_put(&s->deact, number, (uint64_t)at << 8 | reason) <
+		    0) {
 			rc = MTGATE_ENOMEM;
 			break;
 		}
@@ -629,7 +649,8 @@ static int load_deactivations(mtgate_engine *eng)
 
 static int load_consents(mtgate_engine *eng)
 {
-	rocksdb_iterator_t *it = db_iter(&eng->db, DB_CF_CONSENTS, NULL, 0, true);
+	rocksdb_iterator_t *it =
+		db_iter(&eng->db, DB_CF_CONSENTS, NULL, 0, true);
 	codec_consent c;
 	int rc = 0;
 
@@ -660,7 +681,8 @@ static int load_consents(mtgate_engine *eng)
  * counter is its newest persisted value. Also sets where the log goes on. */
 static int load_counters(mtgate_engine *eng)
 {
-	rocksdb_iterator_t *it = db_iter(&eng->db, DB_CF_COUNTERS, NULL, 0, true);
+	rocksdb_iterator_t *it =
+		db_iter(&eng->db, DB_CF_COUNTERS, NULL, 0, true);
 	uint64_t seq = 0, entries = 0;
 	int rc = 0;
 
@@ -785,7 +807,8 @@ int mtgate_engine_open(const mtgate_options *opts, mtgate_engine **out)
 	if (eng->opts.counter_flush_ms == 0)
 		eng->opts.counter_flush_ms = 1000;
 	cores = sysconf(_SC_NPROCESSORS_ONLN);
-	eng->nshards = opts->shards ? opts->shards : (unsigned)(cores > 0 ? cores : 1);
+	eng->nshards =
+		opts->shards ? opts->shards : (unsigned)(cores > 0 ? cores : 1);
 	eng->path = strdup(opts->path);
 	eng->opts.path = eng->path;
 	eng->shards = aligned_alloc(64, sizeof(shard) * eng->nshards);

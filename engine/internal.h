@@ -69,7 +69,8 @@ typedef struct pend_effect {
 
 /* One RocksDB put, laid out in pend->buf as: u8 cf, u8 klen, u16 vlen,
  * key, value. */
-#define PEND_EFFECTS_MAX 256 /* consents one change may touch: a number
+#define PEND_EFFECTS_MAX                                                       \
+	256 /* consents one change may touch: a number
 			      * with more programs cannot be deactivated */
 
 typedef struct pend {
@@ -78,15 +79,15 @@ typedef struct pend {
 	struct pend *older, *newer; /* same-number changes in flight */
 	uint64_t seq;
 	uint64_t number;
-	uint64_t deact;          /* != 0: new deactivation (at << 8 | reason) */
+	uint64_t deact; /* != 0: new deactivation (at << 8 | reason) */
 	mtgate_outcome outcome;
 	mtgate_done_fn done;
 	void *arg;
 	uint32_t n_effects;
 	uint32_t n_puts;
 	uint32_t buf_len;
-	pend_effect *effects;    /* into mem[] */
-	unsigned char *buf;      /* into mem[] */
+	pend_effect *effects; /* into mem[] */
+	unsigned char *buf;   /* into mem[] */
 	alignas(8) unsigned char mem[];
 } pend;
 
@@ -115,16 +116,16 @@ typedef struct committer {
 	rocksdb_writebatch_t *wb;
 	struct commit_put *puts; /* this turn's puts, sorted before writing */
 	size_t n_puts, puts_cap;
-	void *scratch;           /* encoded counter log chunks of this turn */
-	unsigned char *resets;   /* this turn's counter resets, not yet a chunk */
+	void *scratch;         /* encoded counter log chunks of this turn */
+	unsigned char *resets; /* this turn's counter resets, not yet a chunk */
 	size_t n_resets, resets_cap;
 
 	/* The counter log (committer thread only, but rewrite_req). */
-	uint64_t ctr_seq;        /* key of the next chunk */
-	uint64_t log_entries;    /* entries in the log since its last rewrite */
-	uint64_t since_req;      /* entries written since the rewrite began */
-	unsigned dumped;         /* shards whose dump is written or in the batch */
-	bool rewrite_in_batch;   /* the batch deletes the log before the rewrite */
+	uint64_t ctr_seq;     /* key of the next chunk */
+	uint64_t log_entries; /* entries in the log since its last rewrite */
+	uint64_t since_req;   /* entries written since the rewrite began */
+	unsigned dumped;      /* shards whose dump is written or in the batch */
+	bool rewrite_in_batch; /* the batch deletes the log before the rewrite */
 	_Atomic uint64_t rewrite_req; /* 0, or the first seq of a rewrite */
 	_Atomic uint64_t commits, changes, ctr_flushes;
 	_Atomic uint64_t rewrites, log_entries_pub; /* for stats */
@@ -149,27 +150,28 @@ typedef struct shard {
 	struct mtgate_engine *eng;
 	unsigned idx;
 	store_table table;
-	u64map deact;         /* number -> at_ms << 8 | reason */
-	u64map overlay;       /* number -> newest pend in flight */
+	u64map deact;   /* number -> at_ms << 8 | reason */
+	u64map overlay; /* number -> newest pend in flight */
 	pend *fifo_head, *fifo_tail;
 	uint64_t next_seq;
 	period_cache *pcache; /* indexed by program id */
 	uint32_t pcache_cap;
-	uint64_t *dirty;      /* slot indexes with SLOT_DIRTY set */
+	uint64_t *dirty; /* slot indexes with SLOT_DIRTY set */
 	uint64_t n_dirty, dirty_cap;
 	bool dirty_overflow;  /* list lost track: scan the table */
 	uint64_t dirty_grows; /* table->grows when the list was valid */
 	int64_t next_flush_mono_ms;
 	uint32_t ctr_pushed;
-	uint64_t dump_req, dump_done; /* counter log rewrite being dumped, done */
+	uint64_t dump_req,
+		dump_done; /* counter log rewrite being dumped, done */
 	uint64_t dump_pos, dump_grows;
 
 	/* Written by other threads. */
 	alignas(64) _Atomic(task *) mailbox;
-	_Atomic uint64_t done_seq;  /* committer: nodes <= seq have status */
-	_Atomic uint32_t ctr_done;  /* committer: counter batches written */
-	_Atomic uint32_t wake;      /* futex word for engine-run owners */
-	_Atomic uintptr_t owner;    /* token of the owning thread */
+	_Atomic uint64_t done_seq; /* committer: nodes <= seq have status */
+	_Atomic uint32_t ctr_done; /* committer: counter batches written */
+	_Atomic uint32_t wake;     /* futex word for engine-run owners */
+	_Atomic uintptr_t owner;   /* token of the owning thread */
 	_Atomic uint64_t gates;
 	_Atomic uint64_t consents;
 	_Atomic uint64_t bytes;
@@ -192,8 +194,8 @@ struct mtgate_engine {
 	pthread_mutex_t prog_lock; /* admin path only: define, update, find */
 	_Atomic(prog_version *) *progs; /* MTGATE_PROGRAMS_MAX entries */
 	uint32_t next_prog_id;
-	prog_version *prog_versions;    /* every version ever published */
-	u64map prog_index;         /* hash(sc, kw) -> id; see program.c */
+	prog_version *prog_versions; /* every version ever published */
+	u64map prog_index;           /* hash(sc, kw) -> id; see program.c */
 };
 
 static inline const prog_version *prog_get(mtgate_engine *eng, uint32_t id)
@@ -247,8 +249,8 @@ int programs_load(mtgate_engine *eng);
 /* The index of the counting period of p at now_ms, from the shard's cache
  * (inline: every counted gate asks); ICU only when the span has ended or
  * the program changed. */
-static inline int shard_period(shard *s, const prog_version *p,
-			       int64_t now_ms, uint16_t *index)
+static inline int shard_period(shard *s, const prog_version *p, int64_t now_ms,
+			       uint16_t *index)
 {
 	uint32_t id = p->def.id;
 

@@ -127,7 +127,7 @@ static UCalendar *period_cal_open(const char *tz_id)
 		goto fail;
 	ucal_setAttribute(cal, UCAL_REPEATED_WALL_TIME, UCAL_WALLTIME_FIRST);
 	ucal_setAttribute(cal, UCAL_SKIPPED_WALL_TIME,
-	                  UCAL_WALLTIME_NEXT_VALID);
+			  UCAL_WALLTIME_NEXT_VALID);
 	return cal;
 fail:
 	ucal_close(cal);
@@ -161,7 +161,7 @@ static bool period_is_system_zone(const char *name)
 	if (len < 0)
 		return false;
 	ucal_getCanonicalTimeZoneID(id, len, canon, PERIOD_TZ_ID_MAX,
-	                            &is_system, &status);
+				    &is_system, &status);
 	if (U_FAILURE(status) || !is_system)
 		return false;
 	cal = period_cal_open(name);
@@ -216,7 +216,7 @@ static int64_t period_days_from_civil(int64_t y, int64_t m, int64_t d)
 
 /* The inverse of period_days_from_civil. */
 static void period_civil_from_days(int64_t z, int32_t *y, int32_t *m,
-                                   int32_t *d)
+				   int32_t *d)
 {
 	int64_t era, doe, yoe, doy, mp;
 
@@ -240,7 +240,7 @@ static int64_t period_floor_div(int64_t a, int64_t b)
 /* The first instant of local day number days (start of the local date).
  * Leaves the calendar set to it. */
 static int64_t period_day_start(UCalendar *cal, int64_t days,
-                                UErrorCode *status)
+				UErrorCode *status)
 {
 	int32_t y, m, d;
 
@@ -282,7 +282,7 @@ static period_days period_days_of(mtgate_period p, int64_t days)
 		period_civil_from_days(days, &y, &m, &d);
 		r.first = period_days_from_civil(y, m, 1);
 		r.next = m == 12 ? period_days_from_civil(y + 1, 1, 1)
-		                 : period_days_from_civil(y, m + 1, 1);
+				 : period_days_from_civil(y, m + 1, 1);
 		r.index = ((int64_t)y - 1970) * 12 + (m - 1);
 		break;
 	}
@@ -291,7 +291,7 @@ static period_days period_days_of(mtgate_period p, int64_t days)
 
 /* The span of period p that holds local day number days. */
 static period_span period_span_of(UCalendar *cal, mtgate_period p, int64_t days,
-                                  UErrorCode *status)
+				  UErrorCode *status)
 {
 	period_days pd = period_days_of(p, days);
 	period_span s;
@@ -314,7 +314,7 @@ static period_span period_span_of(UCalendar *cal, mtgate_period p, int64_t days,
  * that had already begun, so a caller that caches a span stays right.
  */
 int period_span_at(const char *tz_id, mtgate_period p, int64_t now_ms,
-                   period_span *out)
+		   period_span *out)
 {
 	UErrorCode status = U_ZERO_ERROR;
 	UCalendar *cal = NULL;

@@ -57,8 +57,8 @@ static uint64_t index_key(const char *sc, const char *kw)
 /* Every check of a definition; nothing is stored when one fails. */
 static int def_check(const mtgate_program_def *d, char *tz_id)
 {
-	const char *texts[] = { d->welcome_text, d->help_text, d->quit_text,
-				d->confirm_text };
+	const char *texts[] = {d->welcome_text, d->help_text, d->quit_text,
+			       d->confirm_text};
 
 	if (!alnum_text(d->short_code, MTGATE_SHORTCODE_MAX))
 		return MTGATE_ESHORTCODE;
@@ -89,12 +89,13 @@ static int def_check(const mtgate_program_def *d, char *tz_id)
 
 /* A new immutable version holding copies of every string of d. */
 static prog_version *version_new(const mtgate_program_def *d, uint32_t id,
-			    const char *tz_id)
+				 const char *tz_id)
 {
-	const char *src[8] = { d->short_code, d->keyword, d->name,
-			       d->tz && d->tz[0] ? d->tz : "UTC",
-			       d->welcome_text, d->help_text, d->quit_text,
-			       d->confirm_text };
+	const char *src[8] = {
+		d->short_code,   d->keyword,
+		d->name,         d->tz && d->tz[0] ? d->tz : "UTC",
+		d->welcome_text, d->help_text,
+		d->quit_text,    d->confirm_text};
 	const char **dst[8];
 	size_t total = 0, off = 0;
 	prog_version *p;
@@ -343,8 +344,8 @@ void programs_free(mtgate_engine *eng)
 	pthread_mutex_destroy(&eng->prog_lock);
 }
 
-static int load_one(mtgate_engine *eng, const char *k, size_t kl,
-		    const char *v, size_t vl)
+static int load_one(mtgate_engine *eng, const char *k, size_t kl, const char *v,
+		    size_t vl)
 {
 	static _Thread_local char strbuf[8 * (MTGATE_TEXT_MAX + 1)];
 	mtgate_program_def def;
@@ -354,7 +355,8 @@ static int load_one(mtgate_engine *eng, const char *k, size_t kl,
 	int rc;
 
 	if ((rc = codec_key_program_decode(k, kl, &id)) < 0 ||
-	    (rc = codec_program_decode(v, vl, &def, strbuf, sizeof(strbuf))) < 0)
+	    (rc = codec_program_decode(v, vl, &def, strbuf, sizeof(strbuf))) <
+		    0)
 		return rc;
 	if (id == 0 || id >= MTGATE_PROGRAMS_MAX || def_check(&def, tz_id) < 0)
 		return MTGATE_ECORRUPT;
@@ -374,7 +376,8 @@ static int load_one(mtgate_engine *eng, const char *k, size_t kl,
 
 int programs_load(mtgate_engine *eng)
 {
-	rocksdb_iterator_t *it = db_iter(&eng->db, DB_CF_PROGRAMS, NULL, 0, false);
+	rocksdb_iterator_t *it =
+		db_iter(&eng->db, DB_CF_PROGRAMS, NULL, 0, false);
 	int rc = 0;
 
 	if (it == NULL)

@@ -227,13 +227,14 @@ int codec_deact_decode(const char *v, size_t len, uint8_t *reason,
  * doi u8, then eight strings, each u16 LE length + bytes, in the order of
  * prog_strings(). */
 #define PROGRAM_FIXED 12
-#define PROGRAM_NSTR 8
+#define PROGRAM_NSTR  8
 
 static const char **prog_string(mtgate_program_def *d, int i)
 {
 	const char **f[PROGRAM_NSTR] = {
-		&d->short_code, &d->keyword,   &d->name,      &d->tz,
-		&d->welcome_text, &d->help_text, &d->quit_text, &d->confirm_text,
+		&d->short_code, &d->keyword,      &d->name,
+		&d->tz,         &d->welcome_text, &d->help_text,
+		&d->quit_text,  &d->confirm_text,
 	};
 	return f[i];
 }

@@ -21,20 +21,20 @@
 #include "mtgate/engine.h"
 
 #define CODEC_KEY_CONSENT 12
-#define CODEC_KEY_NUMBER 8
+#define CODEC_KEY_NUMBER  8
 #define CODEC_KEY_PROGRAM 4
 
 /* consent value: ver u8, state u8, channel u8, voided_by u8,
  * changed_at i64, granted u16, source_len u8, source bytes */
 #define CODEC_CONSENT_FIXED 15
-#define CODEC_CONSENT_MAX (CODEC_CONSENT_FIXED + MTGATE_SOURCE_MAX)
+#define CODEC_CONSENT_MAX   (CODEC_CONSENT_FIXED + MTGATE_SOURCE_MAX)
 
 typedef struct codec_consent {
 	uint8_t state;     /* mtgate_state */
 	uint8_t channel;   /* mtgate_channel */
 	uint8_t voided_by; /* mtgate_deact_reason */
 	int64_t changed_at_ms;
-	uint16_t granted;  /* one-off credits granted */
+	uint16_t granted; /* one-off credits granted */
 	uint8_t source_len;
 	char source[MTGATE_SOURCE_MAX + 1];
 } codec_consent;
@@ -46,8 +46,8 @@ typedef struct codec_consent {
  * count u16. Replaying the chunks in key order and keeping the last entry of
  * each (number, program) gives every counter's newest persisted value.
  */
-#define CODEC_KEY_CTRLOG 8
-#define CODEC_CTRLOG_HEAD 5
+#define CODEC_KEY_CTRLOG   8
+#define CODEC_CTRLOG_HEAD  5
 #define CODEC_CTRLOG_ENTRY 16
 
 void codec_key_ctrlog(unsigned char out[CODEC_KEY_CTRLOG], uint64_t seq);
@@ -64,7 +64,7 @@ void codec_ctrlog_entry_decode(const unsigned char *e, uint64_t *number,
 			       uint16_t *count);
 /* deactivation value: ver u8, reason u8, at i64, source_len u8, source */
 #define CODEC_DEACT_FIXED 11
-#define CODEC_DEACT_MAX (CODEC_DEACT_FIXED + MTGATE_SOURCE_MAX)
+#define CODEC_DEACT_MAX   (CODEC_DEACT_FIXED + MTGATE_SOURCE_MAX)
 
 void codec_key_consent(unsigned char out[CODEC_KEY_CONSENT], uint64_t number,
 		       uint32_t program);

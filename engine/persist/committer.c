@@ -34,8 +34,9 @@ void committer_push(mtgate_engine *eng, commit_item *it)
 
 	do {
 		it->next = old;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&c->head, &old, it, memory_order_release, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(&c->head, &old, it,
+							memory_order_release,
+							memory_order_relaxed));
 	if (old == NULL) {
 		atomic_fetch_add_explicit(&c->wake, 1, memory_order_release);
 		futex_wake_all(&c->wake);
@@ -164,8 +165,13 @@ static int chunk_new(committer *c, uint32_t n, unsigned char **entries)
 	codec_key_ctrlog(m, c->ctr_seq++);
 	codec_ctrlog_head(m + CODEC_KEY_CTRLOG, n);
 	u = &c->puts[c->n_puts];
-	*u = (commit_put){ m, m + CODEC_KEY_CTRLOG, (uint32_t)c->n_puts,
-			   DB_CF_COUNTERS, CODEC_KEY_CTRLOG, 0, (uint32_t)vlen };
+	*u = (commit_put){m,
+			  m + CODEC_KEY_CTRLOG,
+			  (uint32_t)c->n_puts,
+			  DB_CF_COUNTERS,
+			  CODEC_KEY_CTRLOG,
+			  0,
+			  (uint32_t)vlen};
 	c->n_puts++;
 	*entries = m + CODEC_KEY_CTRLOG + CODEC_CTRLOG_HEAD;
 	c->since_req += n;
@@ -197,15 +203,14 @@ static int add_counters(committer *c, const ctr_batch *cb)
 
 	for (uint64_t i = 0; i < cb->n && rc == 0;) {
 		uint32_t n = cb->n - i < CTRLOG_CHUNK ? (uint32_t)(cb->n - i)
-						       : CTRLOG_CHUNK;
+						      : CTRLOG_CHUNK;
 		unsigned char *e;
 		if ((rc = chunk_new(c, n, &e)) < 0)
 			break;
 		for (uint32_t j = 0; j < n; j++, i++, e += CODEC_CTRLOG_ENTRY)
-			codec_ctrlog_entry(e, cb->ents[i].number,
-					   cb->ents[i].program,
-					   cb->ents[i].period,
-					   cb->ents[i].count);
+			codec_ctrlog_entry(
+				e, cb->ents[i].number, cb->ents[i].program,
+				cb->ents[i].period, cb->ents[i].count);
 	}
 	return rc;
 }
@@ -235,7 +240,7 @@ static void rewrite_maybe_start(mtgate_engine *eng)
 	committer *c = &eng->com;
 	uint64_t consents = 0;
 	uint64_t min = eng->opts.counter_log_min ? eng->opts.counter_log_min
-						   : CTRLOG_REWRITE_MIN;
+						 : CTRLOG_REWRITE_MIN;
 
 	if (atomic_load_explicit(&c->rewrite_req, memory_order_relaxed) != 0)
 		return;
@@ -246,7 +251,8 @@ static void rewrite_maybe_start(mtgate_engine *eng)
 		return;
 	c->since_req = 0;
 	c->dumped = 0;
-	atomic_store_explicit(&c->rewrite_req, c->ctr_seq, memory_order_release);
+	atomic_store_explicit(&c->rewrite_req, c->ctr_seq,
+			      memory_order_release);
 	for (unsigned i = 0; i < eng->nshards; i++)
 		shard_wake(&eng->shards[i]);
 }
@@ -256,8 +262,8 @@ static void rewrite_maybe_start(mtgate_engine *eng)
 static void rewrite_finish(mtgate_engine *eng)
 {
 	committer *c = &eng->com;
-	uint64_t req = atomic_load_explicit(&c->rewrite_req,
-					    memory_order_relaxed);
+	uint64_t req =
+		atomic_load_explicit(&c->rewrite_req, memory_order_relaxed);
 	unsigned char lo[CODEC_KEY_CTRLOG], hi[CODEC_KEY_CTRLOG];
 
 	c->rewrite_in_batch = false;
@@ -294,10 +300,9 @@ static int write_puts(mtgate_engine *eng, bool sync)
 	rocksdb_writebatch_clear(c->wb);
 	for (size_t i = 0; i < c->n_puts; i++) {
 		const commit_put *u = &c->puts[i];
-		rocksdb_writebatch_put_cf(c->wb, eng->db.cf[u->cf],
-					  (const char *)u->key, u->klen,
-					  (const char *)u->val,
-					  u->vlen ? u->vlen : u->vlen_big);
+		rocksdb_writebatch_put_cf(
+			c->wb, eng->db.cf[u->cf], (const char *)u->key, u->klen,
+			(const char *)u->val, u->vlen ? u->vlen : u->vlen_big);
 	}
 	rewrite_finish(eng);
 	return db_write(&eng->db, c->wb, sync && eng->opts.durable);
@@ -306,8 +311,8 @@ static int write_puts(mtgate_engine *eng, bool sync)
 /* Swap the whole stack out and reverse it into FIFO order. */
 static commit_item *take_batch(committer *c)
 {
-	commit_item *it = atomic_exchange_explicit(&c->head, NULL,
-						   memory_order_acquire);
+	commit_item *it =
+		atomic_exchange_explicit(&c->head, NULL, memory_order_acquire);
 	commit_item *fifo = NULL;
 
 	while (it != NULL) {
@@ -359,7 +364,8 @@ static void commit_turn(mtgate_engine *eng, commit_item *fifo)
 	if (rc == 0) {
 		c->n_puts = 0;
 		c->n_resets = 0;
-		for (commit_item *it = fifo; it != NULL && rc == 0; it = it->next) {
+		for (commit_item *it = fifo; it != NULL && rc == 0;
+		     it = it->next) {
 			if (it->kind == COMMIT_CHANGE) {
 				rc = add_change(c, (pend *)it);
 				sync |= ((pend *)it)->n_puts > 0;
@@ -367,9 +373,10 @@ static void commit_turn(mtgate_engine *eng, commit_item *fifo)
 			} else {
 				ctr_batch *cb = (ctr_batch *)it;
 				rc = add_counters(c, cb);
-				c->dumped += cb->dump_of != 0 &&
-					     cb->dump_of == atomic_load(
-						     &c->rewrite_req);
+				c->dumped +=
+					cb->dump_of != 0 &&
+					cb->dump_of ==
+						atomic_load(&c->rewrite_req);
 				nctr++;
 			}
 		}
@@ -405,7 +412,8 @@ static void *committer_main(void *arg)
 	committer *c = &eng->com;
 
 	for (;;) {
-		uint32_t w = atomic_load_explicit(&c->wake, memory_order_acquire);
+		uint32_t w =
+			atomic_load_explicit(&c->wake, memory_order_acquire);
 		commit_item *fifo = take_batch(c);
 		if (fifo != NULL) {
 			commit_turn(eng, fifo);

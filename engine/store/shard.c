@@ -43,9 +43,9 @@ void shard_post(shard *s, task *t)
 
 	do {
 		t->next = old;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&s->mailbox, &old, t, memory_order_release,
-		memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(&s->mailbox, &old, t,
+							memory_order_release,
+							memory_order_relaxed));
 	shard_wake(s);
 }
 
@@ -193,10 +193,10 @@ int shard_gate_batch(shard *s, const mtgate_gate_req *reqs, const uint32_t *idx,
 		out[k] = gate_one(s, reqs[k].number, reqs[k].program, h, mode,
 				  now_ms);
 	}
-	atomic_store_explicit(&s->gates,
-			      atomic_load_explicit(&s->gates,
-						   memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	atomic_store_explicit(
+		&s->gates,
+		atomic_load_explicit(&s->gates, memory_order_relaxed) + n,
+		memory_order_relaxed);
 	return 0;
 }
 
@@ -457,12 +457,10 @@ static pend *pend_build(const mtgate_change *chg, const change_plan *pl)
 {
 	size_t sl = chg->source ? strlen(chg->source) : 0;
 	size_t eff_bytes = pl->n * sizeof(pend_effect);
-	size_t put_bytes_max = pl->n * (4 + CODEC_KEY_CONSENT +
-					CODEC_CONSENT_MAX + 4 +
-					CODEC_CTRLOG_ENTRY) +
-			       (pl->deact ? 4 + CODEC_KEY_NUMBER +
-						    CODEC_DEACT_MAX
-					  : 0);
+	size_t put_bytes_max =
+		pl->n * (4 + CODEC_KEY_CONSENT + CODEC_CONSENT_MAX + 4 +
+			 CODEC_CTRLOG_ENTRY) +
+		(pl->deact ? 4 + CODEC_KEY_NUMBER + CODEC_DEACT_MAX : 0);
 	pend *p = malloc(sizeof(pend) + eff_bytes + put_bytes_max);
 	unsigned char *w, key[CODEC_KEY_CONSENT], val[CODEC_CONSENT_MAX];
 	uint32_t n_puts = 0;
@@ -519,8 +517,8 @@ static int change_check(mtgate_engine *eng, const mtgate_change *chg,
 		return MTGATE_EINVAL;
 	if ((unsigned)chg->channel >= MTGATE_CHANNEL_MAX)
 		return MTGATE_ECHANNEL;
-	if (chg->source && strnlen(chg->source, MTGATE_SOURCE_MAX + 1) >
-				   MTGATE_SOURCE_MAX)
+	if (chg->source &&
+	    strnlen(chg->source, MTGATE_SOURCE_MAX + 1) > MTGATE_SOURCE_MAX)
 		return MTGATE_ESOURCE_LONG;
 	if (chg->at_ms < 0 || chg->at_ms >= (INT64_C(1) << 55))
 		return MTGATE_EINVAL;
@@ -596,8 +594,8 @@ static void apply_pend(shard *s, const pend *p)
 	for (uint32_t i = 0; i < p->n_effects; i++) {
 		const pend_effect *e = &p->effects[i];
 		const prog_version *prog = prog_get(s->eng, e->program);
-		store_slot *sl = table_upsert(&s->table, hash, p->number,
-					      e->program);
+		store_slot *sl =
+			table_upsert(&s->table, hash, p->number, e->program);
 		uint64_t m;
 		uint16_t period, count;
 		/* A durable change that cannot enter memory would leave the
@@ -619,7 +617,8 @@ static void apply_pend(shard *s, const pend *p)
 
 static int apply_done(shard *s)
 {
-	uint64_t done = atomic_load_explicit(&s->done_seq, memory_order_acquire);
+	uint64_t done =
+		atomic_load_explicit(&s->done_seq, memory_order_acquire);
 	int n = 0;
 
 	while (s->fifo_head != NULL && s->fifo_head->seq <= done) {
@@ -746,16 +745,16 @@ static void shard_dump_step(shard *s, uint64_t req)
 		s->dump_pos = 0;
 	}
 	end = s->dump_pos + DUMP_SLOTS < t->cap ? s->dump_pos + DUMP_SLOTS
-						 : t->cap;
+						: t->cap;
 	cb = ctr_batch_new(s, end - s->dump_pos);
 	for (uint64_t i = s->dump_pos; i < end; i++) {
 		store_slot *sl = &t->slots[i];
 		if (sl->number == 0 || slot_count(sl->meta) == 0 ||
 		    deact_in_flight(s, sl->number))
 			continue;
-		cb->ents[k++] = (ctr_entry){ sl->number, slot_program(sl->meta),
-					     slot_period(sl->meta),
-					     slot_count(sl->meta) };
+		cb->ents[k++] = (ctr_entry){sl->number, slot_program(sl->meta),
+					    slot_period(sl->meta),
+					    slot_count(sl->meta)};
 	}
 	cb->n = k;
 	s->dump_pos = end;
@@ -933,8 +932,8 @@ int shard_load_consent(shard *s, uint64_t number, uint32_t program,
 		[MTGATE_STATE_OPTED_OUT] = STORE_ST_OUT,
 		[MTGATE_STATE_PENDING] = STORE_ST_PENDING,
 	};
-	store_slot *sl = table_upsert(&s->table, store_hash(number), number,
-				      program);
+	store_slot *sl =
+		table_upsert(&s->table, store_hash(number), number, program);
 	unsigned st = mem[c->state];
 
 	if (sl == NULL)
@@ -953,8 +952,8 @@ int shard_load_consent(shard *s, uint64_t number, uint32_t program,
 void shard_load_counter(shard *s, uint64_t number, uint32_t program,
 			uint16_t period, uint16_t count)
 {
-	store_slot *sl = table_find(&s->table, store_hash(number), number,
-				    program);
+	store_slot *sl =
+		table_find(&s->table, store_hash(number), number, program);
 	const prog_version *p = prog_get(s->eng, program);
 	uint64_t m;
 

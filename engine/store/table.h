@@ -52,12 +52,12 @@ typedef struct store_slot {
 
 _Static_assert(sizeof(store_slot) == 16, "slot is 16 bytes");
 
-#define SLOT_PROG_MASK 0xFFFFFULL
-#define SLOT_STATE_SHIFT 20
-#define SLOT_STATE_MASK (7ULL << SLOT_STATE_SHIFT)
-#define SLOT_DIRTY (1ULL << 23)
+#define SLOT_PROG_MASK    0xFFFFFULL
+#define SLOT_STATE_SHIFT  20
+#define SLOT_STATE_MASK   (7ULL << SLOT_STATE_SHIFT)
+#define SLOT_DIRTY        (1ULL << 23)
 #define SLOT_PERIOD_SHIFT 32
-#define SLOT_COUNT_SHIFT 48
+#define SLOT_COUNT_SHIFT  48
 
 static inline uint32_t slot_program(uint64_t meta)
 {
@@ -90,7 +90,7 @@ typedef struct store_table {
 	uint64_t cap;     /* slots */
 	uint64_t used;    /* occupied slots */
 	uint64_t grow_at; /* grow when used reaches this (3/4 of cap) */
-	uint64_t grows;   /* times the table was rebuilt (dirty indexes moved) */
+	uint64_t grows; /* times the table was rebuilt (dirty indexes moved) */
 } store_table;
 
 int table_init(store_table *t, uint64_t expected);

@@ -11,7 +11,8 @@
 #define MTG_ASSERT(cond)                                                       \
 	do {                                                                   \
 		if (__builtin_expect(!(cond), 0)) {                            \
-			fprintf(stderr, "mtgate: assertion failed: %s at %s:%d\n", \
+			fprintf(stderr,                                        \
+				"mtgate: assertion failed: %s at %s:%d\n",     \
 				#cond, __FILE__, __LINE__);                    \
 			abort();                                               \
 		}                                                              \

@@ -71,7 +71,7 @@ static size_t number_cc_digits(unsigned cc)
 }
 
 int mtgate_number_parse(const char *text, size_t len, unsigned default_cc,
-                        uint64_t *number_out)
+			uint64_t *number_out)
 {
 	number_scan s = {0};
 	uint64_t scale = 1;

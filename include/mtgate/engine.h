@@ -51,35 +51,35 @@ enum {
 	MTGATE_OK = 0,
 	MTGATE_ERR_FIRST = -7400,
 	MTGATE_EINVAL = MTGATE_ERR_FIRST, /* argument out of range */
-	MTGATE_ENOMEM,            /* out of memory */
-	MTGATE_ENUMBER_EMPTY,     /* number is empty */
-	MTGATE_ENUMBER_LONG,      /* number has more than 15 digits */
-	MTGATE_ENUMBER_CHAR,      /* number contains a letter or symbol */
-	MTGATE_ENUMBER_CC0,       /* country code starts with 0 */
-	MTGATE_ESHORTCODE,        /* short code empty, too long or not alphanumeric */
-	MTGATE_EKEYWORD,          /* keyword empty, too long or not alphanumeric */
-	MTGATE_ENAME,             /* program name empty or too long */
-	MTGATE_ETEXT_LONG,        /* a program text exceeds MTGATE_TEXT_MAX bytes */
-	MTGATE_EKIND,             /* program kind is neither recurring nor one-off */
-	MTGATE_ELIMIT,            /* limit outside 1..MTGATE_LIMIT_MAX */
-	MTGATE_EPERIOD,           /* period is not day, week or month */
-	MTGATE_ETZ,               /* unknown time zone */
-	MTGATE_EPROGRAM_DUP,      /* short code and keyword already defined */
-	MTGATE_ENOPROGRAM,        /* unknown program */
-	MTGATE_EPROGRAM_FULL,     /* program table full (MTGATE_PROGRAMS_MAX) */
-	MTGATE_ESOURCE_LONG,      /* source reference exceeds MTGATE_SOURCE_MAX */
-	MTGATE_ECHANNEL,          /* unknown channel */
-	MTGATE_EREASON,           /* unknown deactivation reason */
-	MTGATE_EOP,               /* unknown change operation */
-	MTGATE_EVOID,             /* opt-in dated at or before the number's deactivation */
-	MTGATE_ENOTPENDING,       /* confirm without a pending double opt-in */
-	MTGATE_EFUTURE,           /* date lies in the future */
-	MTGATE_ECREDITS,          /* one-off program: too many unused credits */
-	MTGATE_EREADONLY,         /* storage failed earlier; writes are refused */
-	MTGATE_ESTORAGE,          /* RocksDB reported an error (see the log) */
-	MTGATE_ECORRUPT,          /* a stored record could not be decoded */
-	MTGATE_ECLOSED,           /* engine is closing */
-	MTGATE_ENOTOWNER,         /* mtgate_owner_* called off the owner thread */
+	MTGATE_ENOMEM,                    /* out of memory */
+	MTGATE_ENUMBER_EMPTY,             /* number is empty */
+	MTGATE_ENUMBER_LONG,              /* number has more than 15 digits */
+	MTGATE_ENUMBER_CHAR, /* number contains a letter or symbol */
+	MTGATE_ENUMBER_CC0,  /* country code starts with 0 */
+	MTGATE_ESHORTCODE, /* short code empty, too long or not alphanumeric */
+	MTGATE_EKEYWORD,   /* keyword empty, too long or not alphanumeric */
+	MTGATE_ENAME,      /* program name empty or too long */
+	MTGATE_ETEXT_LONG, /* a program text exceeds MTGATE_TEXT_MAX bytes */
+	MTGATE_EKIND,      /* program kind is neither recurring nor one-off */
+	MTGATE_ELIMIT,     /* limit outside 1..MTGATE_LIMIT_MAX */
+	MTGATE_EPERIOD,    /* period is not day, week or month */
+	MTGATE_ETZ,        /* unknown time zone */
+	MTGATE_EPROGRAM_DUP,  /* short code and keyword already defined */
+	MTGATE_ENOPROGRAM,    /* unknown program */
+	MTGATE_EPROGRAM_FULL, /* program table full (MTGATE_PROGRAMS_MAX) */
+	MTGATE_ESOURCE_LONG,  /* source reference exceeds MTGATE_SOURCE_MAX */
+	MTGATE_ECHANNEL,      /* unknown channel */
+	MTGATE_EREASON,       /* unknown deactivation reason */
+	MTGATE_EOP,           /* unknown change operation */
+	MTGATE_EVOID, /* opt-in dated at or before the number's deactivation */
+	MTGATE_ENOTPENDING, /* confirm without a pending double opt-in */
+	MTGATE_EFUTURE,     /* date lies in the future */
+	MTGATE_ECREDITS,    /* one-off program: too many unused credits */
+	MTGATE_EREADONLY,   /* storage failed earlier; writes are refused */
+	MTGATE_ESTORAGE,    /* RocksDB reported an error (see the log) */
+	MTGATE_ECORRUPT,    /* a stored record could not be decoded */
+	MTGATE_ECLOSED,     /* engine is closing */
+	MTGATE_ENOTOWNER,   /* mtgate_owner_* called off the owner thread */
 	MTGATE_ERR_LAST
 };
 
@@ -108,14 +108,14 @@ int mtgate_number_format(uint64_t number, char *buf, size_t buflen);
 
 /* ---- programs ------------------------------------------------------------- */
 
-#define MTGATE_SHORTCODE_MAX 15  /* bytes, [A-Za-z0-9] */
-#define MTGATE_KEYWORD_MAX 32    /* bytes, [A-Za-z0-9], stored upper case */
-#define MTGATE_NAME_MAX 128      /* bytes, UTF-8 */
-#define MTGATE_TEXT_MAX 1024     /* bytes per text, UTF-8 */
-#define MTGATE_TZ_MAX 64         /* bytes */
-#define MTGATE_LIMIT_MAX 65535   /* MTs per period */
-#define MTGATE_SOURCE_MAX 255    /* bytes of a source reference */
-#define MTGATE_PROGRAMS_MAX (1u << 20) /* program ids are 1..MAX-1 */
+#define MTGATE_SHORTCODE_MAX 15    /* bytes, [A-Za-z0-9] */
+#define MTGATE_KEYWORD_MAX   32    /* bytes, [A-Za-z0-9], stored upper case */
+#define MTGATE_NAME_MAX      128   /* bytes, UTF-8 */
+#define MTGATE_TEXT_MAX      1024  /* bytes per text, UTF-8 */
+#define MTGATE_TZ_MAX        64    /* bytes */
+#define MTGATE_LIMIT_MAX     65535 /* MTs per period */
+#define MTGATE_SOURCE_MAX    255   /* bytes of a source reference */
+#define MTGATE_PROGRAMS_MAX  (1u << 20) /* program ids are 1..MAX-1 */
 
 typedef enum mtgate_kind {
 	MTGATE_KIND_RECURRING = 1, /* limit MTs per period */
@@ -136,15 +136,15 @@ typedef enum mtgate_period {
  * mtgate_engine_close (program versions are kept until then).
  */
 typedef struct mtgate_program_def {
-	uint32_t id;         /* assigned by define; names the program on update */
-	uint32_t tenant;     /* owning tenant id (0 = operator) */
+	uint32_t id;     /* assigned by define; names the program on update */
+	uint32_t tenant; /* owning tenant id (0 = operator) */
 	const char *short_code;
 	const char *keyword; /* case-insensitive; stored upper case */
 	const char *name;
 	mtgate_kind kind;
-	uint32_t limit;      /* recurring: MTs per period, 1..MTGATE_LIMIT_MAX */
-	mtgate_period period;/* recurring: day, week or month */
-	const char *tz;      /* IANA name ("America/New_York") or fixed offset
+	uint32_t limit; /* recurring: MTs per period, 1..MTGATE_LIMIT_MAX */
+	mtgate_period period; /* recurring: day, week or month */
+	const char *tz;       /* IANA name ("America/New_York") or fixed offset
 			      * ("+05:30", "UTC-8"); NULL or "" = UTC */
 	bool double_opt_in;
 	const char *welcome_text;
@@ -182,9 +182,9 @@ typedef enum mtgate_deact_reason {
 } mtgate_deact_reason;
 
 typedef enum mtgate_op {
-	MTGATE_OP_OPTIN = 1,      /* opt in; on a double-opt-in program: PENDING */
-	MTGATE_OP_OPTOUT = 2,     /* opt out */
-	MTGATE_OP_CONFIRM = 3,    /* PENDING -> OPTED_IN */
+	MTGATE_OP_OPTIN = 1,   /* opt in; on a double-opt-in program: PENDING */
+	MTGATE_OP_OPTOUT = 2,  /* opt out */
+	MTGATE_OP_CONFIRM = 3, /* PENDING -> OPTED_IN */
 	MTGATE_OP_DEACTIVATE = 4, /* per number: voids every opt-in dated at or
 				   * before at_ms, across all programs */
 	MTGATE_OP_MAX
@@ -194,7 +194,7 @@ typedef enum mtgate_op {
 typedef struct mtgate_change {
 	mtgate_op op;
 	uint64_t number;
-	uint32_t program;           /* unused for DEACTIVATE */
+	uint32_t program; /* unused for DEACTIVATE */
 	mtgate_channel channel;
 	mtgate_deact_reason reason; /* DEACTIVATE only */
 	int64_t at_ms;              /* when the consent was given or the number
@@ -214,12 +214,13 @@ typedef struct mtgate_consent {
 	uint64_t number;
 	uint32_t program;
 	mtgate_state state;
-	mtgate_channel channel;     /* channel of the last change */
-	mtgate_deact_reason voided_by; /* set when a deactivation opted it out */
-	int64_t changed_at_ms;      /* time the state was given or changed */
-	uint32_t used;              /* recurring: MTs counted this period;
+	mtgate_channel channel; /* channel of the last change */
+	mtgate_deact_reason
+		voided_by;     /* set when a deactivation opted it out */
+	int64_t changed_at_ms; /* time the state was given or changed */
+	uint32_t used;         /* recurring: MTs counted this period;
 				     * one-off: MTs sent on granted credits */
-	uint32_t limit;             /* recurring: limit; one-off: credits granted */
+	uint32_t limit;        /* recurring: limit; one-off: credits granted */
 	char source[MTGATE_SOURCE_MAX + 1];
 } mtgate_consent;
 
@@ -267,18 +268,19 @@ typedef void (*mtgate_notify_fn)(void *ctx, unsigned shard);
 typedef void (*mtgate_log_fn)(void *ctx, const char *msg);
 
 typedef struct mtgate_options {
-	const char *path;           /* RocksDB directory, created if missing */
-	unsigned shards;            /* 0 = number of online cores */
-	bool external_owners;       /* see "Threads" above */
-	mtgate_notify_fn notify;    /* external owners: shard has work; called
+	const char *path;        /* RocksDB directory, created if missing */
+	unsigned shards;         /* 0 = number of online cores */
+	bool external_owners;    /* see "Threads" above */
+	mtgate_notify_fn notify; /* external owners: shard has work; called
 				     * from any thread, must not block */
 	void *notify_ctx;
-	mtgate_clock_fn clock;      /* NULL = CLOCK_REALTIME */
+	mtgate_clock_fn clock; /* NULL = CLOCK_REALTIME */
 	void *clock_ctx;
-	mtgate_log_fn log;          /* NULL = stderr */
+	mtgate_log_fn log; /* NULL = stderr */
 	void *log_ctx;
-	uint32_t counter_flush_ms;  /* counters persisted this often; default 1000 */
-	uint64_t counter_log_min;   /* the counter log is rewritten once it holds
+	uint32_t
+		counter_flush_ms; /* counters persisted this often; default 1000 */
+	uint64_t counter_log_min; /* the counter log is rewritten once it holds
 				     * more entries than this and than twice the
 				     * consents; 0 = 1048576 */
 	uint64_t expected_consents; /* initial table size hint; 0 = small */
@@ -320,7 +322,8 @@ int mtgate_program_define(mtgate_engine *eng, const mtgate_program_def *def,
 /* Replace every field of program def->id; durable before it returns. */
 int mtgate_program_update(mtgate_engine *eng, const mtgate_program_def *def);
 /* Fill *out with the current version (see mtgate_program_def lifetime). */
-int mtgate_program_get(mtgate_engine *eng, uint32_t id, mtgate_program_def *out);
+int mtgate_program_get(mtgate_engine *eng, uint32_t id,
+		       mtgate_program_def *out);
 /* Find by short code and keyword (any case). */
 int mtgate_program_find(mtgate_engine *eng, const char *short_code,
 			const char *keyword, uint32_t *id_out);
@@ -393,22 +396,23 @@ int mtgate_owner_submit(mtgate_engine *eng, const mtgate_change *chg,
 
 /* Run fn(eng, arg) on the owner thread of shard, as soon as it polls. */
 typedef void (*mtgate_task_fn)(mtgate_engine *eng, void *arg);
-int mtgate_post(mtgate_engine *eng, unsigned shard, mtgate_task_fn fn, void *arg);
+int mtgate_post(mtgate_engine *eng, unsigned shard, mtgate_task_fn fn,
+		void *arg);
 
 /* ---- memory and statistics -------------------------------------------------- */
 
 typedef struct mtgate_stats {
-	uint64_t consents;         /* records in the in-memory store */
-	uint64_t store_bytes;      /* bytes the store holds: tables, index,
+	uint64_t consents;            /* records in the in-memory store */
+	uint64_t store_bytes;         /* bytes the store holds: tables, index,
 				    * counters, per-number data (allocator sizes) */
-	uint64_t commits;          /* durable batches written */
-	uint64_t changes;          /* changes made durable */
-	uint64_t counter_flushes;  /* counter batches persisted */
+	uint64_t commits;             /* durable batches written */
+	uint64_t changes;             /* changes made durable */
+	uint64_t counter_flushes;     /* counter batches persisted */
 	uint64_t counter_log_entries; /* entries in the counter log */
-	uint64_t counter_rewrites; /* counter log rewrites finished */
-	uint64_t gates;            /* decisions made (all shards, approximate
+	uint64_t counter_rewrites;    /* counter log rewrites finished */
+	uint64_t gates;               /* decisions made (all shards, approximate
 				    * while owners run) */
-	bool readonly;             /* a storage failure stopped writes */
+	bool readonly;                /* a storage failure stopped writes */
 } mtgate_stats;
 
 /* Any thread. Values are read from each shard without stopping it. */

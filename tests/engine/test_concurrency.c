@@ -33,7 +33,7 @@
 #include "testutil.h"
 
 /* Mid-month, so every test stays inside one counting period. */
-#define T0_MS tu_utc(2024, 5, 14, 9, 30, 0)
+#define T0_MS         tu_utc(2024, 5, 14, 9, 30, 0)
 #define WAIT_LIMIT_MS 20000 /* a thread that needs longer is stuck */
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -60,7 +60,8 @@ static void report_bad(thread_report *r, const char *fmt, ...)
 static void report_check(const thread_report *r, const char *who)
 {
 	if (r->errors > 0)
-		fail_msg("%s: %d failures, first: %s", who, r->errors, r->first);
+		fail_msg("%s: %d failures, first: %s", who, r->errors,
+			 r->first);
 }
 
 /* Eventfds that the engine's notify callback bumps, one per shard. */
@@ -99,7 +100,7 @@ static void notifier_free(notifier *nt)
 /* Sleep until the shard is notified or timeout_ms passes, then clear it. */
 static void notifier_wait(notifier *nt, unsigned shard, int timeout_ms)
 {
-	struct pollfd p = { .fd = nt->efd[shard], .events = POLLIN };
+	struct pollfd p = {.fd = nt->efd[shard], .events = POLLIN};
 	uint64_t v;
 
 	if (poll(&p, 1, timeout_ms) > 0 &&
@@ -134,8 +135,11 @@ static uint32_t program_define(mtgate_engine *eng, const char *keyword,
 			       uint32_t limit)
 {
 	mtgate_program_def d = {
-		.short_code = "66601", .keyword = keyword, .name = keyword,
-		.kind = MTGATE_KIND_RECURRING, .limit = limit,
+		.short_code = "66601",
+		.keyword = keyword,
+		.name = keyword,
+		.kind = MTGATE_KIND_RECURRING,
+		.limit = limit,
 		.period = MTGATE_PERIOD_MONTH,
 	};
 	uint32_t id = 0;
@@ -161,9 +165,9 @@ static void expect_consent(mtgate_engine *eng, uint64_t number,
 	const mtgate_consent *c;
 	size_t n = 0;
 
-	assert_int_equal(mtgate_query(eng, number, mtgate_now(eng), recs, 4,
-				      &n, NULL),
-			 0);
+	assert_int_equal(
+		mtgate_query(eng, number, mtgate_now(eng), recs, 4, &n, NULL),
+		0);
 	c = consent_of(recs, n, program);
 	if (c == NULL)
 		fail_msg("%llu: no consent for program %u",
@@ -206,23 +210,23 @@ static int64_t elapsed_ms(const struct timespec *t0)
 
 /* ---- gates and writers on engine-run owners ---------------------------------- */
 
-#define GT_NUMBERS 64
-#define GT_BASE 18000000000ULL
+#define GT_NUMBERS       64
+#define GT_BASE          18000000000ULL
 #define GT_SINGLE_ROUNDS 400 /* gater 0: one mtgate_gate per request */
-#define GT_BATCH_ROUNDS 300  /* gater 1: one batch, every request twice */
-#define GT_ATTEMPTS (GT_SINGLE_ROUNDS + 2 * GT_BATCH_ROUNDS)
-#define GT_LIMIT_LOW 600     /* reached: no over-count */
-#define GT_LIMIT_HIGH 5000   /* not reached: no lost count */
-#define WR_NUMBERS 400
-#define WR_BASE 18100000000ULL
-#define WR_SPAN 100000ULL
+#define GT_BATCH_ROUNDS  300 /* gater 1: one batch, every request twice */
+#define GT_ATTEMPTS      (GT_SINGLE_ROUNDS + 2 * GT_BATCH_ROUNDS)
+#define GT_LIMIT_LOW     600  /* reached: no over-count */
+#define GT_LIMIT_HIGH    5000 /* not reached: no lost count */
+#define WR_NUMBERS       400
+#define WR_BASE          18100000000ULL
+#define WR_SPAN          100000ULL
 
 enum { GP_LOW = 0, GP_HIGH = 1 };
 
 typedef struct gt_ctx {
 	mtgate_engine *eng;
-	uint32_t prog[2];  /* GP_LOW, GP_HIGH */
-	uint32_t wprog;    /* the writers' program */
+	uint32_t prog[2]; /* GP_LOW, GP_HIGH */
+	uint32_t wprog;   /* the writers' program */
 	pthread_barrier_t start;
 } gt_ctx;
 
@@ -238,7 +242,8 @@ static void gt_tally(gt_thread *t, int p, size_t j, mtgate_reason r)
 	if (r == MTGATE_ALLOW)
 		t->allowed[p][j]++;
 	else if (r != MTGATE_DENY_MSG_LIMIT_EXCEEDED)
-		report_bad(&t->rep, "gate of %llu: %s", (unsigned long long)(GT_BASE + j),
+		report_bad(&t->rep, "gate of %llu: %s",
+			   (unsigned long long)(GT_BASE + j),
 			   mtgate_reason_token(r));
 }
 
@@ -250,10 +255,9 @@ static void gt_gate_single(gt_thread *t)
 		for (size_t j = 0; j < GT_NUMBERS; j++)
 			for (int p = 0; p < 2; p++) {
 				mtgate_reason why = MTGATE_REASON_MAX;
-				int rc = mtgate_gate(cx->eng, GT_BASE + j,
-						     cx->prog[p],
-						     MTGATE_MODE_COUNT, T0_MS,
-						     &why);
+				int rc = mtgate_gate(
+					cx->eng, GT_BASE + j, cx->prog[p],
+					MTGATE_MODE_COUNT, T0_MS, &why);
 				if (rc != 0)
 					report_bad(&t->rep, "gate: %s",
 						   mtgate_strerror(rc));
@@ -271,8 +275,8 @@ static void gt_gate_batch(gt_thread *t)
 	mtgate_reason out[GT_BATCH];
 
 	for (size_t k = 0; k < GT_BATCH; k++)
-		reqs[k] = (mtgate_gate_req){ GT_BASE + k % GT_NUMBERS,
-					     cx->prog[(k / GT_NUMBERS) % 2] };
+		reqs[k] = (mtgate_gate_req){GT_BASE + k % GT_NUMBERS,
+					    cx->prog[(k / GT_NUMBERS) % 2]};
 	for (int r = 0; r < GT_BATCH_ROUNDS; r++) {
 		int rc = mtgate_gate_batch(cx->eng, reqs, GT_BATCH,
 					   MTGATE_MODE_COUNT, T0_MS, out);
@@ -302,8 +306,8 @@ static void wr_step(gt_thread *t, uint64_t number, bool in, mtgate_reason want)
 			   (unsigned long long)number, mtgate_strerror(rc));
 		return;
 	}
-	rc = mtgate_gate(cx->eng, number, cx->wprog, MTGATE_MODE_DRY_RUN,
-			 T0_MS, &why);
+	rc = mtgate_gate(cx->eng, number, cx->wprog, MTGATE_MODE_DRY_RUN, T0_MS,
+			 &why);
 	if (rc != 0 || why != want)
 		report_bad(&t->rep, "gate of %llu after %s: %s (rc %d)",
 			   (unsigned long long)number, in ? "optin" : "optout",
@@ -355,13 +359,13 @@ static void gt_setup(gt_ctx *cx)
 	cx->prog[GP_HIGH] = program_define(cx->eng, "HIGH", GT_LIMIT_HIGH);
 	cx->wprog = program_define(cx->eng, "WRITE", 1000);
 	for (size_t k = 0; k < GT_NUMBERS * 2; k++)
-		chgs[k] = (mtgate_change){ .op = MTGATE_OP_OPTIN,
-					   .number = GT_BASE + k / 2,
-					   .program = cx->prog[k % 2],
-					   .channel = MTGATE_CHANNEL_WEB };
-	assert_int_equal(mtgate_apply_many(cx->eng, chgs, GT_NUMBERS * 2,
-					   results, NULL),
-			 0);
+		chgs[k] = (mtgate_change){.op = MTGATE_OP_OPTIN,
+					  .number = GT_BASE + k / 2,
+					  .program = cx->prog[k % 2],
+					  .channel = MTGATE_CHANNEL_WEB};
+	assert_int_equal(
+		mtgate_apply_many(cx->eng, chgs, GT_NUMBERS * 2, results, NULL),
+		0);
 	for (size_t k = 0; k < GT_NUMBERS * 2; k++)
 		assert_int_equal(results[k], 0);
 }
@@ -373,14 +377,15 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 
 static void gt_check(gt_ctx *cx, gt_thread *th, size_t nth)
 {
-	static const uint32_t limit[2] = { GT_LIMIT_LOW, GT_LIMIT_HIGH };
+	static const uint32_t limit[2] = {GT_LIMIT_LOW, GT_LIMIT_HIGH};
 
 	for (size_t i = 0; i < nth; i++)
 		report_check(&th[i].rep, i < 2 ? "gater" : "writer");
 	for (int p = 0; p < 2; p++) {
 		uint32_t want = min_u32(GT_ATTEMPTS, limit[p]);
 		for (size_t j = 0; j < GT_NUMBERS; j++) {
-			uint32_t got = th[0].allowed[p][j] + th[1].allowed[p][j];
+			uint32_t got =
+				th[0].allowed[p][j] + th[1].allowed[p][j];
 			if (got != want)
 				fail_msg("%llu, limit %u: %u ALLOWs of %u "
 					 "attempts, want %u",
@@ -391,14 +396,14 @@ static void gt_check(gt_ctx *cx, gt_thread *th, size_t nth)
 		}
 	}
 	for (size_t j = 0; j < GT_NUMBERS; j++)
-		assert_int_equal(gate_dry(cx->eng, GT_BASE + j, cx->prog[GP_LOW]),
-				 MTGATE_DENY_MSG_LIMIT_EXCEEDED);
+		assert_int_equal(
+			gate_dry(cx->eng, GT_BASE + j, cx->prog[GP_LOW]),
+			MTGATE_DENY_MSG_LIMIT_EXCEEDED);
 	for (unsigned w = 0; w < 2; w++)
 		for (size_t i = 0; i < WR_NUMBERS; i++)
-			assert_int_equal(gate_dry(cx->eng, wr_number(w, i),
-						  cx->wprog),
-					 i % 2 ? MTGATE_ALLOW
-					       : MTGATE_DENY_OPTED_OUT);
+			assert_int_equal(
+				gate_dry(cx->eng, wr_number(w, i), cx->wprog),
+				i % 2 ? MTGATE_ALLOW : MTGATE_DENY_OPTED_OUT);
 }
 
 static void test_concurrency_gate_and_optin_threads(void **state)
@@ -432,10 +437,10 @@ static void test_concurrency_gate_and_optin_threads(void **state)
 
 /* ---- external owners ------------------------------------------------------------ */
 
-#define OWN_SUBMITS 200
-#define OWN_BASE 19000000000ULL
+#define OWN_SUBMITS        200
+#define OWN_BASE           19000000000ULL
 #define OWN_CALLER_NUMBERS 100
-#define OWN_CALLER_BASE 19100000000ULL
+#define OWN_CALLER_BASE    19100000000ULL
 
 typedef struct own_ctx {
 	mtgate_engine *eng;
@@ -446,14 +451,14 @@ typedef struct own_ctx {
 	pthread_barrier_t attached;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int ready;                     /* owners done with their own checks */
+	int ready; /* owners done with their own checks */
 } own_ctx;
 
 typedef struct own_thread {
 	own_ctx *cx;
 	unsigned shard;
 	pthread_t self;
-	int done;                      /* done callbacks run */
+	int done; /* done callbacks run */
 	thread_report rep;
 } own_thread;
 
@@ -474,10 +479,10 @@ static void own_submit_all(own_thread *t)
 	own_ctx *cx = t->cx;
 
 	for (size_t k = 0; k < OWN_SUBMITS; k++) {
-		mtgate_change c = { .op = MTGATE_OP_OPTIN,
-				    .number = cx->mine[t->shard][k],
-				    .program = cx->prog,
-				    .channel = MTGATE_CHANNEL_API };
+		mtgate_change c = {.op = MTGATE_OP_OPTIN,
+				   .number = cx->mine[t->shard][k],
+				   .program = cx->prog,
+				   .channel = MTGATE_CHANNEL_API};
 		int rc = mtgate_owner_submit(cx->eng, &c, own_done, t);
 		if (rc != 0)
 			report_bad(&t->rep, "owner_submit: %s",
@@ -494,14 +499,16 @@ static void own_checks(own_thread *t)
 	const uint64_t *other = cx->mine[1 - t->shard];
 	mtgate_gate_req reqs[OWN_SUBMITS];
 	mtgate_reason out[OWN_SUBMITS];
-	mtgate_change c = { .op = MTGATE_OP_OPTOUT, .number = other[0],
-			    .program = cx->prog, .channel = MTGATE_CHANNEL_MO };
+	mtgate_change c = {.op = MTGATE_OP_OPTOUT,
+			   .number = other[0],
+			   .program = cx->prog,
+			   .channel = MTGATE_CHANNEL_MO};
 	mtgate_consent rec[2];
 	size_t n = 0;
 	int rc;
 
 	for (size_t k = 0; k < OWN_SUBMITS; k++)
-		reqs[k] = (mtgate_gate_req){ cx->mine[t->shard][k], cx->prog };
+		reqs[k] = (mtgate_gate_req){cx->mine[t->shard][k], cx->prog};
 	rc = mtgate_owner_gate_batch(cx->eng, reqs, OWN_SUBMITS,
 				     MTGATE_MODE_COUNT, T0_MS, out);
 	for (size_t k = 0; rc == 0 && k < OWN_SUBMITS; k++)
@@ -509,10 +516,11 @@ static void own_checks(own_thread *t)
 			report_bad(&t->rep, "owner gate: %s",
 				   mtgate_reason_token(out[k]));
 	if (rc != 0)
-		report_bad(&t->rep, "owner_gate_batch: %s", mtgate_strerror(rc));
+		report_bad(&t->rep, "owner_gate_batch: %s",
+			   mtgate_strerror(rc));
 	reqs[1].number = other[0];
-	rc = mtgate_owner_gate_batch(cx->eng, reqs, 2, MTGATE_MODE_COUNT,
-				     T0_MS, out);
+	rc = mtgate_owner_gate_batch(cx->eng, reqs, 2, MTGATE_MODE_COUNT, T0_MS,
+				     out);
 	if (rc != MTGATE_ENOTOWNER)
 		report_bad(&t->rep, "owner gate of the other shard: %d", rc);
 	rc = mtgate_owner_submit(cx->eng, &c, own_done, t);
@@ -586,10 +594,10 @@ static void own_caller(own_ctx *cx)
 			       MTGATE_STATE_OPTED_IN, 1);
 	}
 	for (size_t i = 0; i < OWN_CALLER_NUMBERS / 2; i++)
-		outs[i] = (mtgate_change){ .op = MTGATE_OP_OPTOUT,
-					   .number = nums[2 * i],
-					   .program = cx->prog,
-					   .channel = MTGATE_CHANNEL_MO };
+		outs[i] = (mtgate_change){.op = MTGATE_OP_OPTOUT,
+					  .number = nums[2 * i],
+					  .program = cx->prog,
+					  .channel = MTGATE_CHANNEL_MO};
 	assert_int_equal(mtgate_apply_many(cx->eng, outs,
 					   OWN_CALLER_NUMBERS / 2, results,
 					   NULL),
@@ -649,9 +657,9 @@ static void test_concurrency_external_owners(void **state)
 	pthread_cond_init(&cx->cond, NULL);
 	assert_int_equal(pthread_barrier_init(&cx->attached, NULL, 3), 0);
 	for (unsigned s = 0; s < 2; s++) {
-		th[s] = (own_thread){ .cx = cx, .shard = s };
-		assert_int_equal(pthread_create(&tid[s], NULL, own_main, &th[s]),
-				 0);
+		th[s] = (own_thread){.cx = cx, .shard = s};
+		assert_int_equal(
+			pthread_create(&tid[s], NULL, own_main, &th[s]), 0);
 	}
 	pthread_barrier_wait(&cx->attached);
 	/* Not an owner: the test thread is refused the owner API. */
@@ -678,7 +686,7 @@ static void test_concurrency_external_owners(void **state)
 /* ---- group commit ----------------------------------------------------------------- */
 
 #define GC_CHANGES 20000
-#define GC_BASE 20000000000ULL
+#define GC_BASE    20000000000ULL
 
 typedef struct gc_done {
 	int done;
@@ -698,17 +706,19 @@ static void gc_done_cb(void *arg, int status, mtgate_outcome outcome)
 
 /* The test thread owns the only shard: submit everything, then poll until
  * every done callback ran. */
-static void gc_submit_and_wait(mtgate_engine *eng, notifier *nt,
-			       uint32_t prog, gc_done *d)
+static void gc_submit_and_wait(mtgate_engine *eng, notifier *nt, uint32_t prog,
+			       gc_done *d)
 {
 	struct timespec t0;
 
 	for (uint64_t i = 0; i < GC_CHANGES; i++) {
-		mtgate_change c = { .op = MTGATE_OP_OPTIN, .number = GC_BASE + i,
-				    .program = prog,
-				    .channel = MTGATE_CHANNEL_IMPORT,
-				    .source = "bulk.csv" };
-		assert_int_equal(mtgate_owner_submit(eng, &c, gc_done_cb, d), 0);
+		mtgate_change c = {.op = MTGATE_OP_OPTIN,
+				   .number = GC_BASE + i,
+				   .program = prog,
+				   .channel = MTGATE_CHANNEL_IMPORT,
+				   .source = "bulk.csv"};
+		assert_int_equal(mtgate_owner_submit(eng, &c, gc_done_cb, d),
+				 0);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (d->done < GC_CHANGES) {
@@ -732,7 +742,7 @@ static void test_concurrency_group_commit(void **state)
 	tu_clock clk;
 	mtgate_engine *eng;
 	mtgate_stats before, after;
-	gc_done d = { 0 };
+	gc_done d = {0};
 	uint64_t changes, commits;
 	uint32_t prog;
 
@@ -753,7 +763,7 @@ static void test_concurrency_group_commit(void **state)
 			 (unsigned long long)commits,
 			 (unsigned long long)changes);
 	for (size_t i = 0; i < GC_CHANGES; i++)
-		reqs[i] = (mtgate_gate_req){ GC_BASE + i, prog };
+		reqs[i] = (mtgate_gate_req){GC_BASE + i, prog};
 	assert_int_equal(mtgate_owner_gate_batch(eng, reqs, GC_CHANGES,
 						 MTGATE_MODE_DRY_RUN, T0_MS,
 						 out),

@@ -139,16 +139,15 @@ static uint32_t define_one_off(fx *f, const char *kw)
 
 static void optin(fx *f, uint64_t num, uint32_t pid)
 {
-	assert_int_equal(mtgate_optin(f->eng, num, pid, MTGATE_CHANNEL_WEB,
-				      "form-1", 0),
-			 0);
+	assert_int_equal(
+		mtgate_optin(f->eng, num, pid, MTGATE_CHANNEL_WEB, "form-1", 0),
+		0);
 }
 
 static void optout(fx *f, uint64_t num, uint32_t pid)
 {
-	assert_int_equal(mtgate_optout(f->eng, num, pid, MTGATE_CHANNEL_MO,
-				       "STOP"),
-			 0);
+	assert_int_equal(
+		mtgate_optout(f->eng, num, pid, MTGATE_CHANNEL_MO, "STOP"), 0);
 }
 
 /* ---- gate helpers ------------------------------------------------------------ */
@@ -167,7 +166,8 @@ static mtgate_reason gate_mode(fx *f, uint64_t num, uint32_t pid,
 /* Compared as tokens so a failure names both reasons. */
 static void expect_reason(mtgate_reason got, mtgate_reason want)
 {
-	assert_string_equal(mtgate_reason_token(got), mtgate_reason_token(want));
+	assert_string_equal(mtgate_reason_token(got),
+			    mtgate_reason_token(want));
 }
 
 static void expect_gate(fx *f, uint64_t num, uint32_t pid, int64_t t,
@@ -279,9 +279,11 @@ static void test_gate_1_double_opt_in_pending_until_confirmed(void **state)
 	uint32_t p = define(f, "VIP", MTGATE_KIND_RECURRING, 4,
 			    MTGATE_PERIOD_MONTH, NULL, true);
 	int64_t t = atomic_load(&f->clk.now_ms);
-	mtgate_change confirm = { .op = MTGATE_OP_CONFIRM, .number = NUM_A,
-				  .program = p, .channel = MTGATE_CHANNEL_MO,
-				  .source = "YES" };
+	mtgate_change confirm = {.op = MTGATE_OP_CONFIRM,
+				 .number = NUM_A,
+				 .program = p,
+				 .channel = MTGATE_CHANNEL_MO,
+				 .source = "YES"};
 	mtgate_outcome oc = 0;
 
 	optin(f, NUM_A, p);
@@ -595,7 +597,7 @@ static void test_gate_4_dry_run_one_off(void **state)
  */
 enum { BATCH_NUMS = 6 };
 static const uint64_t batch_nums[BATCH_NUMS] = {
-	15551230001ull, 15551230002ull, 15551230003ull,
+	15551230001ull,  15551230002ull, 15551230003ull,
 	447700900123ull, 27821234567ull, 61412345678ull,
 };
 
@@ -632,8 +634,8 @@ static batch_progs batch_populate(fx *f)
 static size_t batch_requests(const batch_progs *bp, mtgate_gate_req *reqs,
 			     size_t cap)
 {
-	const uint32_t progs[] = { bp->monthly2, bp->one_off, bp->daily1,
-				   bp->doi, bp->doi + 1 };
+	const uint32_t progs[] = {bp->monthly2, bp->one_off, bp->daily1,
+				  bp->doi, bp->doi + 1};
 	size_t n = 0;
 
 	for (int round = 0; round < 3; round++)
@@ -641,12 +643,12 @@ static size_t batch_requests(const batch_progs *bp, mtgate_gate_req *reqs,
 			for (size_t k = 0; k < sizeof(progs) / sizeof(progs[0]);
 			     k++) {
 				assert_true(n < cap);
-				reqs[n++] = (mtgate_gate_req){ batch_nums[i],
-							       progs[k] };
+				reqs[n++] = (mtgate_gate_req){batch_nums[i],
+							      progs[k]};
 			}
 	assert_true(n + 2 <= cap);
-	reqs[n++] = (mtgate_gate_req){ 15559999999ull, bp->monthly2 };
-	reqs[n++] = (mtgate_gate_req){ batch_nums[0], bp->monthly2 };
+	reqs[n++] = (mtgate_gate_req){15559999999ull, bp->monthly2};
+	reqs[n++] = (mtgate_gate_req){batch_nums[0], bp->monthly2};
 	return n;
 }
 
@@ -675,7 +677,7 @@ static void test_gate_4_batch_matches_sequential(void **state)
 	batch_progs bp = batch_populate(a), bq = batch_populate(b);
 	int64_t t = atomic_load(&a->clk.now_ms);
 	size_t n = batch_requests(&bp, reqs, 128);
-	bool shard_seen[2] = { false, false };
+	bool shard_seen[2] = {false, false};
 
 	assert_memory_equal(&bp, &bq, sizeof(bp));
 	for (int i = 0; i < BATCH_NUMS; i++)
@@ -683,12 +685,11 @@ static void test_gate_4_batch_matches_sequential(void **state)
 	assert_true(shard_seen[0] && shard_seen[1]);
 
 	for (int pass = 0; pass < 3; pass++) {
-		mtgate_mode mode = pass == 0 ? MTGATE_MODE_DRY_RUN
-					     : MTGATE_MODE_COUNT;
+		mtgate_mode mode =
+			pass == 0 ? MTGATE_MODE_DRY_RUN : MTGATE_MODE_COUNT;
 		memset(got, 0xff, sizeof(got));
-		assert_int_equal(mtgate_gate_batch(a->eng, reqs, n, mode, t,
-						   got),
-				 0);
+		assert_int_equal(
+			mtgate_gate_batch(a->eng, reqs, n, mode, t, got), 0);
 		for (size_t i = 0; i < n; i++) {
 			expect_reason(got[i],
 				      gate_mode(b, reqs[i].number,
@@ -723,11 +724,11 @@ static void test_gate_4_batch_duplicates_in_array_order(void **state)
 	optin(f, NUM_A, p);
 	optin(f, NUM_C, o);
 	for (int i = 0; i < 10; i++)
-		reqs[i] = (mtgate_gate_req){ i % 2 ? NUM_C : NUM_A,
-					     i % 2 ? o : p };
-	assert_int_equal(mtgate_gate_batch(f->eng, reqs, 10, MTGATE_MODE_COUNT,
-					   t, out),
-			 0);
+		reqs[i] =
+			(mtgate_gate_req){i % 2 ? NUM_C : NUM_A, i % 2 ? o : p};
+	assert_int_equal(
+		mtgate_gate_batch(f->eng, reqs, 10, MTGATE_MODE_COUNT, t, out),
+		0);
 	for (int i = 0; i < 10; i++) {
 		bool allowed = i % 2 ? i == 1 : i < 6;
 		expect_reason(out[i], allowed ? MTGATE_ALLOW

@@ -133,8 +133,8 @@ static uint32_t define_monthly(fx *f, uint32_t tenant, const char *kw)
 
 static int optin_at(fx *f, uint64_t num, uint32_t pid, int64_t at_ms)
 {
-	return mtgate_optin(f->eng, num, pid, MTGATE_CHANNEL_IMPORT,
-			    "list.csv", at_ms);
+	return mtgate_optin(f->eng, num, pid, MTGATE_CHANNEL_IMPORT, "list.csv",
+			    at_ms);
 }
 
 static void optin(fx *f, uint64_t num, uint32_t pid)
@@ -145,10 +145,12 @@ static void optin(fx *f, uint64_t num, uint32_t pid)
 static mtgate_change deact_change(uint64_t num, mtgate_deact_reason reason,
 				  int64_t at_ms)
 {
-	return (mtgate_change){ .op = MTGATE_OP_DEACTIVATE, .number = num,
-				.channel = MTGATE_CHANNEL_CARRIER,
-				.reason = reason, .at_ms = at_ms,
-				.source = "carrier-list-0110.csv" };
+	return (mtgate_change){.op = MTGATE_OP_DEACTIVATE,
+			       .number = num,
+			       .channel = MTGATE_CHANNEL_CARRIER,
+			       .reason = reason,
+			       .at_ms = at_ms,
+			       .source = "carrier-list-0110.csv"};
 }
 
 /* Apply a deactivation; returns its outcome. */
@@ -166,16 +168,17 @@ static mtgate_outcome deactivate(fx *f, uint64_t num,
 
 static void expect_reason(mtgate_reason got, mtgate_reason want)
 {
-	assert_string_equal(mtgate_reason_token(got), mtgate_reason_token(want));
+	assert_string_equal(mtgate_reason_token(got),
+			    mtgate_reason_token(want));
 }
 
 static void expect_gate(fx *f, uint64_t num, uint32_t pid, mtgate_reason want)
 {
 	mtgate_reason r = MTGATE_REASON_MAX;
 
-	assert_int_equal(mtgate_gate(f->eng, num, pid, MTGATE_MODE_COUNT,
-				     now(f), &r),
-			 0);
+	assert_int_equal(
+		mtgate_gate(f->eng, num, pid, MTGATE_MODE_COUNT, now(f), &r),
+		0);
 	expect_reason(r, want);
 }
 
@@ -198,9 +201,9 @@ static snapshot query(fx *f, uint64_t num)
 	snapshot s;
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(mtgate_query(f->eng, num, now(f), s.recs, 8, &s.n,
-				      &s.deact),
-			 0);
+	assert_int_equal(
+		mtgate_query(f->eng, num, now(f), s.recs, 8, &s.n, &s.deact),
+		0);
 	assert_true(s.n <= 8);
 	return s;
 }
@@ -214,8 +217,8 @@ static const mtgate_consent *record_of(const snapshot *s, uint32_t pid)
 	return NULL;
 }
 
-static void expect_record(fx *f, uint64_t num, uint32_t pid,
-			  mtgate_state state, mtgate_deact_reason voided_by)
+static void expect_record(fx *f, uint64_t num, uint32_t pid, mtgate_state state,
+			  mtgate_deact_reason voided_by)
 {
 	snapshot s = query(f, num);
 	const mtgate_consent *c = record_of(&s, pid);
@@ -492,7 +495,7 @@ static void test_num_3_counter_flushed_during_deactivation(void **state)
 	uint32_t p;
 	int64_t at;
 	mtgate_change c;
-	done_rec d = { 0 };
+	done_rec d = {0};
 	unsigned sh;
 
 	assert_int_equal(mtgate_engine_close(f->eng), 0);
@@ -533,9 +536,9 @@ static void test_num_3_later_optin_recorded_first_not_voided(void **state)
 
 	assert_int_equal(optin_at(f, NUM_A, p, t - TU_HOUR_MS), 0);
 	assert_int_equal(optin_at(f, NUM_A, q, t - 3 * TU_HOUR_MS), 0);
-	assert_int_equal(deactivate(f, NUM_A, MTGATE_DEACT_PORT,
-				    t - 2 * TU_HOUR_MS),
-			 MTGATE_CHANGED);
+	assert_int_equal(
+		deactivate(f, NUM_A, MTGATE_DEACT_PORT, t - 2 * TU_HOUR_MS),
+		MTGATE_CHANGED);
 	expect_gate(f, NUM_A, p, MTGATE_ALLOW);
 	expect_gate(f, NUM_A, q, MTGATE_DENY_DEACTIVATED);
 	expect_record(f, NUM_A, p, MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE);

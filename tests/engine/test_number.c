@@ -91,7 +91,7 @@ static void test_number_length_limits(void **state)
 	/* A national number plus the longest country code has 13 digits,
 	 * so adding the code alone can never make a number too long. */
 	expect_error("99999999999999999999999999999999999999999", 1,
-	             MTGATE_ENUMBER_LONG);
+		     MTGATE_ENUMBER_LONG);
 }
 
 static void test_number_empty(void **state)
@@ -100,11 +100,11 @@ static void test_number_empty(void **state)
 
 	(void)state;
 	assert_int_equal(mtgate_number_parse(NULL, 0, 1, &got),
-	                 MTGATE_ENUMBER_EMPTY);
+			 MTGATE_ENUMBER_EMPTY);
 	assert_int_equal(mtgate_number_parse(NULL, 5, 1, &got),
-	                 MTGATE_ENUMBER_EMPTY);
+			 MTGATE_ENUMBER_EMPTY);
 	assert_int_equal(mtgate_number_parse("15551234567", 0, 1, &got),
-	                 MTGATE_ENUMBER_EMPTY);
+			 MTGATE_ENUMBER_EMPTY);
 	expect_error("", 1, MTGATE_ENUMBER_EMPTY);
 	expect_error("    ", 1, MTGATE_ENUMBER_EMPTY);
 	expect_error("+", 1, MTGATE_ENUMBER_EMPTY);
@@ -134,28 +134,28 @@ static void test_number_non_ascii(void **state)
 	(void)state;
 	/* U+00A0 no-break space between the groups. */
 	expect_error("+1\xc2\xa0"
-	             "5551234567",
-	             1, MTGATE_ENUMBER_CHAR);
+		     "5551234567",
+		     1, MTGATE_ENUMBER_CHAR);
 	/* U+FF11 fullwidth digit one. */
 	expect_error("+\xef\xbc\x91"
-	             "5551234567",
-	             1, MTGATE_ENUMBER_CHAR);
+		     "5551234567",
+		     1, MTGATE_ENUMBER_CHAR);
 	/* A lone high byte and a stray continuation byte. */
 	expect_error("+1555\xff", 1, MTGATE_ENUMBER_CHAR);
 	expect_error("\x80"
-	             "15551234567",
-	             1, MTGATE_ENUMBER_CHAR);
+		     "15551234567",
+		     1, MTGATE_ENUMBER_CHAR);
 }
 
 static void test_number_embedded_nul(void **state)
 {
 	static const char text[] = "+1555\0"
-	                           "1234567";
+				   "1234567";
 	uint64_t got = 42;
 
 	(void)state;
 	assert_int_equal(parse_n(text, sizeof(text) - 1, 1, &got),
-	                 MTGATE_ENUMBER_CHAR);
+			 MTGATE_ENUMBER_CHAR);
 	/* Only len bytes count: the bytes after them are not read. */
 	assert_int_equal(parse_n("15551234567XYZ", 11, 1, &got), 0);
 	assert_true(got == 15551234567ull);
@@ -180,7 +180,7 @@ static void test_number_bad_arguments(void **state)
 
 	(void)state;
 	assert_int_equal(mtgate_number_parse("15551234567", 11, 1, NULL),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 	expect_error("5551234567", 1000, MTGATE_EINVAL);
 	expect_error("+15551234567", 1000, MTGATE_EINVAL);
 	assert_int_equal(parse("5551234567", 999, &got), 0);
@@ -212,8 +212,8 @@ static void test_number_every_byte(void **state)
 static void test_number_format_round_trip(void **state)
 {
 	static const uint64_t numbers[] = {
-	        1ull,          15551234567ull,     442079460958ull,
-	        5551234567ull, 123456789012345ull, 999999999999999ull,
+		1ull,          15551234567ull,     442079460958ull,
+		5551234567ull, 123456789012345ull, 999999999999999ull,
 	};
 	char buf[17];
 
@@ -229,7 +229,7 @@ static void test_number_format_round_trip(void **state)
 		assert_true(back == numbers[i]);
 	}
 	assert_int_equal(mtgate_number_format(15551234567ull, buf, sizeof(buf)),
-	                 12);
+			 12);
 	assert_string_equal(buf, "+15551234567");
 }
 
@@ -259,40 +259,40 @@ static void test_number_format_errors(void **state)
 
 	(void)state;
 	assert_int_equal(mtgate_number_format(0, buf, sizeof(buf)),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 	assert_int_equal(mtgate_number_format(1, NULL, sizeof(buf)),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 	/* "+15551234567" needs 13 bytes with its NUL. */
 	assert_int_equal(mtgate_number_format(15551234567ull, buf, 12),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 	assert_int_equal(mtgate_number_format(15551234567ull, buf, 13), 12);
 	assert_string_equal(buf, "+15551234567");
 	assert_int_equal(mtgate_number_format(15551234567ull, buf, 0),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 	/* More than 15 digits is not a number the parser gives. */
 	assert_int_equal(
-	        mtgate_number_format(1000000000000000ull, buf, sizeof(buf)),
-	        MTGATE_EINVAL);
+		mtgate_number_format(1000000000000000ull, buf, sizeof(buf)),
+		MTGATE_EINVAL);
 	assert_int_equal(mtgate_number_format(UINT64_MAX, buf, sizeof(buf)),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_number_international_forms),
-	        cmocka_unit_test(test_number_national_forms),
-	        cmocka_unit_test(test_number_length_limits),
-	        cmocka_unit_test(test_number_empty),
-	        cmocka_unit_test(test_number_bad_characters),
-	        cmocka_unit_test(test_number_non_ascii),
-	        cmocka_unit_test(test_number_embedded_nul),
-	        cmocka_unit_test(test_number_cc0),
-	        cmocka_unit_test(test_number_bad_arguments),
-	        cmocka_unit_test(test_number_every_byte),
-	        cmocka_unit_test(test_number_format_round_trip),
-	        cmocka_unit_test(test_number_format_errors),
-	        cmocka_unit_test(test_number_hash_is_xxh64),
+		cmocka_unit_test(test_number_international_forms),
+		cmocka_unit_test(test_number_national_forms),
+		cmocka_unit_test(test_number_length_limits),
+		cmocka_unit_test(test_number_empty),
+		cmocka_unit_test(test_number_bad_characters),
+		cmocka_unit_test(test_number_non_ascii),
+		cmocka_unit_test(test_number_embedded_nul),
+		cmocka_unit_test(test_number_cc0),
+		cmocka_unit_test(test_number_bad_arguments),
+		cmocka_unit_test(test_number_every_byte),
+		cmocka_unit_test(test_number_format_round_trip),
+		cmocka_unit_test(test_number_format_errors),
+		cmocka_unit_test(test_number_hash_is_xxh64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

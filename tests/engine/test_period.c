@@ -49,7 +49,7 @@ static period_span span(const char *tz, mtgate_period p, int64_t now_ms)
 }
 
 static void expect_span(const char *tz, mtgate_period p, int64_t now_ms,
-                        int64_t start_ms, int64_t end_ms)
+			int64_t start_ms, int64_t end_ms)
 {
 	period_span s = span(tz, p, now_ms);
 
@@ -120,22 +120,22 @@ static void test_period_tz_unknown(void **state)
 static void test_period_tz_bad_offsets(void **state)
 {
 	static const char *const bad[] = {
-	        "+25:00", "+18:30",  "+19",       "UTC+",  "GMT-",
-	        "+",      "-",       "+05:60",    "+5:3",  "+005",
-	        "+00530", "+05:30x", "+05:30:00", "++5",   "+ 5",
-	        "UTC+5:", "UTC+2h",  "+-5",       "UTC 2",
+		"+25:00", "+18:30",  "+19",       "UTC+",  "GMT-",
+		"+",      "-",       "+05:60",    "+5:3",  "+005",
+		"+00530", "+05:30x", "+05:30:00", "++5",   "+ 5",
+		"UTC+5:", "UTC+2h",  "+-5",       "UTC 2",
 	};
 	char id[PERIOD_TZ_ID_MAX];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(period_tz_resolve(bad[i], id, sizeof(id)),
-		                 MTGATE_ETZ);
+				 MTGATE_ETZ);
 	/* The caller must give room for any id. */
 	assert_int_equal(period_tz_resolve("UTC", id, PERIOD_TZ_ID_MAX - 1),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 	assert_int_equal(period_tz_resolve("UTC", NULL, PERIOD_TZ_ID_MAX),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 }
 
 /* ---- spans --------------------------------------------------------------- */
@@ -155,7 +155,7 @@ static void test_period_utc_day(void **state)
 	assert_int_equal(span("UTC", MTGATE_PERIOD_WEEK, 0).index, 0);
 	assert_int_equal(span("UTC", MTGATE_PERIOD_MONTH, 0).index, 0);
 	expect_span("UTC", MTGATE_PERIOD_DAY, day + TU_DAY_MS - 1, day,
-	            day + TU_DAY_MS);
+		    day + TU_DAY_MS);
 }
 
 static void test_period_month_rollover(void **state)
@@ -174,10 +174,10 @@ static void test_period_month_rollover(void **state)
 	assert_int_equal(b.index, (2026 - 1970) * 12 + 1);
 	/* December rolls into the next year. */
 	expect_span("UTC", MTGATE_PERIOD_MONTH, tu_utc(2026, 12, 31, 12, 0, 0),
-	            tu_utc(2026, 12, 1, 0, 0, 0), tu_utc(2027, 1, 1, 0, 0, 0));
+		    tu_utc(2026, 12, 1, 0, 0, 0), tu_utc(2027, 1, 1, 0, 0, 0));
 	/* A leap February. */
 	expect_span("UTC", MTGATE_PERIOD_MONTH, tu_utc(2028, 2, 29, 12, 0, 0),
-	            tu_utc(2028, 2, 1, 0, 0, 0), tu_utc(2028, 3, 1, 0, 0, 0));
+		    tu_utc(2028, 2, 1, 0, 0, 0), tu_utc(2028, 3, 1, 0, 0, 0));
 }
 
 /* In New York (UTC-5 in winter) March starts at 2026-03-01T05:00Z. */
@@ -210,7 +210,7 @@ static void test_period_dst_days_new_york(void **state)
 	assert_true(s.end_ms == tu_utc(2026, 3, 9, 4, 0, 0));
 	assert_true(s.end_ms - s.start_ms == 23 * TU_HOUR_MS);
 	assert_int_equal(s.index,
-	                 (uint16_t)(tu_utc(2026, 3, 8, 0, 0, 0) / TU_DAY_MS));
+			 (uint16_t)(tu_utc(2026, 3, 8, 0, 0, 0) / TU_DAY_MS));
 	/* 2026-11-01: 02:00 EDT falls back to 01:00 EST, a 25-hour day. */
 	s = span(ny, MTGATE_PERIOD_DAY, tu_utc(2026, 11, 1, 6, 30, 0));
 	assert_true(s.start_ms == tu_utc(2026, 11, 1, 4, 0, 0));
@@ -226,15 +226,15 @@ static void test_period_skipped_midnight(void **state)
 
 	(void)state;
 	expect_span(sp, MTGATE_PERIOD_DAY, tu_utc(2018, 11, 3, 20, 0, 0),
-	            tu_utc(2018, 11, 3, 3, 0, 0), tu_utc(2018, 11, 4, 3, 0, 0));
+		    tu_utc(2018, 11, 3, 3, 0, 0), tu_utc(2018, 11, 4, 3, 0, 0));
 	s = span(sp, MTGATE_PERIOD_DAY, tu_utc(2018, 11, 4, 3, 0, 0));
 	assert_true(s.start_ms == tu_utc(2018, 11, 4, 3, 0, 0));
 	assert_true(s.end_ms == tu_utc(2018, 11, 5, 2, 0, 0));
 	assert_true(s.end_ms - s.start_ms == 23 * TU_HOUR_MS);
 	/* The week and the month of that day start at the same instants. */
 	expect_span(sp, MTGATE_PERIOD_WEEK, tu_utc(2018, 11, 4, 12, 0, 0),
-	            tu_utc(2018, 10, 29, 3, 0, 0),
-	            tu_utc(2018, 11, 5, 2, 0, 0));
+		    tu_utc(2018, 10, 29, 3, 0, 0),
+		    tu_utc(2018, 11, 5, 2, 0, 0));
 	s = span(sp, MTGATE_PERIOD_DAY, tu_utc(2019, 2, 17, 1, 0, 0));
 	assert_true(s.start_ms == tu_utc(2019, 2, 16, 2, 0, 0));
 	assert_true(s.end_ms == tu_utc(2019, 2, 17, 3, 0, 0));
@@ -265,19 +265,19 @@ static void test_period_week_starts_monday(void **state)
 	(void)state;
 	expect_span("UTC", MTGATE_PERIOD_WEEK, monday, monday, next);
 	expect_span("UTC", MTGATE_PERIOD_WEEK, monday + TU_DAY_MS * 3 + 5,
-	            monday, next);
+		    monday, next);
 	expect_span("UTC", MTGATE_PERIOD_WEEK, next - 1, monday, next);
 	expect_span("UTC", MTGATE_PERIOD_WEEK, monday - 1,
-	            monday - 7 * TU_DAY_MS, monday);
+		    monday - 7 * TU_DAY_MS, monday);
 	s = span("UTC", MTGATE_PERIOD_WEEK, monday);
 	assert_int_equal(s.index, (uint16_t)((monday / TU_DAY_MS + 3) / 7));
 	assert_int_equal(span("UTC", MTGATE_PERIOD_WEEK, next).index,
-	                 (uint16_t)(s.index + 1));
+			 (uint16_t)(s.index + 1));
 	/* In New York the week starts Monday 00:00 local (05:00Z). */
 	expect_span("America/New_York", MTGATE_PERIOD_WEEK,
-	            tu_utc(2026, 11, 23, 4, 59, 59),
-	            tu_utc(2026, 11, 16, 5, 0, 0),
-	            tu_utc(2026, 11, 23, 5, 0, 0));
+		    tu_utc(2026, 11, 23, 4, 59, 59),
+		    tu_utc(2026, 11, 16, 5, 0, 0),
+		    tu_utc(2026, 11, 23, 5, 0, 0));
 }
 
 static void test_period_fixed_offset_days(void **state)
@@ -287,18 +287,18 @@ static void test_period_fixed_offset_days(void **state)
 
 	(void)state;
 	expect_span("+05:30", MTGATE_PERIOD_DAY, ist_day - 1,
-	            ist_day - TU_DAY_MS, ist_day);
+		    ist_day - TU_DAY_MS, ist_day);
 	expect_span("+05:30", MTGATE_PERIOD_DAY, ist_day, ist_day,
-	            ist_day + TU_DAY_MS);
+		    ist_day + TU_DAY_MS);
 	expect_span("UTC-8", MTGATE_PERIOD_DAY, pst_day - 1,
-	            pst_day - TU_DAY_MS, pst_day);
+		    pst_day - TU_DAY_MS, pst_day);
 	expect_span("UTC-8", MTGATE_PERIOD_DAY, pst_day, pst_day,
-	            pst_day + TU_DAY_MS);
+		    pst_day + TU_DAY_MS);
 	/* Same local date, same index as in UTC. */
 	assert_int_equal(
-	        span("UTC-8", MTGATE_PERIOD_DAY, pst_day).index,
-	        span("UTC", MTGATE_PERIOD_DAY, tu_utc(2026, 5, 17, 12, 0, 0))
-	                .index);
+		span("UTC-8", MTGATE_PERIOD_DAY, pst_day).index,
+		span("UTC", MTGATE_PERIOD_DAY, tu_utc(2026, 5, 17, 12, 0, 0))
+			.index);
 }
 
 /* Walk period after period from year from to year to: each span starts
@@ -324,15 +324,15 @@ static void walk(const char *tz, mtgate_period p, int from, int to)
 static void test_period_walk_contiguous(void **state)
 {
 	static const char *const zones[] = {
-	        "UTC",
-	        "America/New_York",
-	        "America/Sao_Paulo",
-	        "America/Santiago",
-	        "Australia/Lord_Howe",
-	        "Asia/Kathmandu",
-	        "Europe/London",
-	        "-09:30",
-	        "+14",
+		"UTC",
+		"America/New_York",
+		"America/Sao_Paulo",
+		"America/Santiago",
+		"Australia/Lord_Howe",
+		"Asia/Kathmandu",
+		"Europe/London",
+		"-09:30",
+		"+14",
 	};
 
 	(void)state;
@@ -365,7 +365,7 @@ static void test_period_backward_midnight(void **state)
 	assert_true(nov2 - nov1 == 25 * TU_HOUR_MS);
 	/* October ends at the same instant. */
 	expect_span(gb, MTGATE_PERIOD_MONTH, nov1 + 30 * TU_MINUTE_MS, nov1,
-	            tu_utc(2009, 12, 1, 4, 0, 0));
+		    tu_utc(2009, 12, 1, 4, 0, 0));
 }
 
 static void test_period_bad_arguments(void **state)
@@ -374,48 +374,48 @@ static void test_period_bad_arguments(void **state)
 
 	(void)state;
 	assert_int_equal(period_span_at("UTC", MTGATE_PERIOD_NONE, 0, &s),
-	                 MTGATE_EPERIOD);
+			 MTGATE_EPERIOD);
 	assert_int_equal(period_span_at("UTC", (mtgate_period)4, 0, &s),
-	                 MTGATE_EPERIOD);
+			 MTGATE_EPERIOD);
 	assert_int_equal(period_span_at("UTC", (mtgate_period)-1, 0, &s),
-	                 MTGATE_EPERIOD);
+			 MTGATE_EPERIOD);
 	/* ICU would silently use "Etc/Unknown" (GMT) for these. */
 	assert_int_equal(
-	        period_span_at("Mars/Olympus", MTGATE_PERIOD_DAY, 0, &s),
-	        MTGATE_ETZ);
+		period_span_at("Mars/Olympus", MTGATE_PERIOD_DAY, 0, &s),
+		MTGATE_ETZ);
 	assert_int_equal(period_span_at("", MTGATE_PERIOD_DAY, 0, &s),
-	                 MTGATE_ETZ);
+			 MTGATE_ETZ);
 	assert_int_equal(period_span_at(NULL, MTGATE_PERIOD_DAY, 0, &s),
-	                 MTGATE_ETZ);
+			 MTGATE_ETZ);
 	assert_int_equal(period_span_at("UTC", MTGATE_PERIOD_DAY, 0, NULL),
-	                 MTGATE_EINVAL);
+			 MTGATE_EINVAL);
 	assert_int_equal(
-	        period_span_at("UTC", MTGATE_PERIOD_DAY, INT64_MAX, &s),
-	        MTGATE_EINVAL);
+		period_span_at("UTC", MTGATE_PERIOD_DAY, INT64_MAX, &s),
+		MTGATE_EINVAL);
 	assert_int_equal(
-	        period_span_at("UTC", MTGATE_PERIOD_DAY, INT64_MIN, &s),
-	        MTGATE_EINVAL);
+		period_span_at("UTC", MTGATE_PERIOD_DAY, INT64_MIN, &s),
+		MTGATE_EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_period_tz_utc_aliases),
-	        cmocka_unit_test(test_period_tz_fixed_offsets),
-	        cmocka_unit_test(test_period_tz_iana),
-	        cmocka_unit_test(test_period_tz_unknown),
-	        cmocka_unit_test(test_period_tz_bad_offsets),
-	        cmocka_unit_test(test_period_utc_day),
-	        cmocka_unit_test(test_period_month_rollover),
-	        cmocka_unit_test(test_period_month_new_york),
-	        cmocka_unit_test(test_period_dst_days_new_york),
-	        cmocka_unit_test(test_period_skipped_midnight),
-	        cmocka_unit_test(test_period_skipped_day),
-	        cmocka_unit_test(test_period_week_starts_monday),
-	        cmocka_unit_test(test_period_fixed_offset_days),
-	        cmocka_unit_test(test_period_walk_contiguous),
-	        cmocka_unit_test(test_period_backward_midnight),
-	        cmocka_unit_test(test_period_bad_arguments),
+		cmocka_unit_test(test_period_tz_utc_aliases),
+		cmocka_unit_test(test_period_tz_fixed_offsets),
+		cmocka_unit_test(test_period_tz_iana),
+		cmocka_unit_test(test_period_tz_unknown),
+		cmocka_unit_test(test_period_tz_bad_offsets),
+		cmocka_unit_test(test_period_utc_day),
+		cmocka_unit_test(test_period_month_rollover),
+		cmocka_unit_test(test_period_month_new_york),
+		cmocka_unit_test(test_period_dst_days_new_york),
+		cmocka_unit_test(test_period_skipped_midnight),
+		cmocka_unit_test(test_period_skipped_day),
+		cmocka_unit_test(test_period_week_starts_monday),
+		cmocka_unit_test(test_period_fixed_offset_days),
+		cmocka_unit_test(test_period_walk_contiguous),
+		cmocka_unit_test(test_period_backward_midnight),
+		cmocka_unit_test(test_period_bad_arguments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

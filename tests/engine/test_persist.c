@@ -60,15 +60,15 @@ static void oracle_free(struct crash_oracle *o);
  */
 typedef struct fixture {
 	char *dir;
-	char *db;                    /* dir/db: the engine's directory */
+	char *db; /* dir/db: the engine's directory */
 	bool mounted;
 	tu_clock clk;
-	mtgate_engine *eng;          /* NULL while closed */
-	bool quiet;                  /* count log lines, do not print them */
-	uint64_t counter_log_min;    /* engine option; 0 = its default */
+	mtgate_engine *eng;       /* NULL while closed */
+	bool quiet;               /* count log lines, do not print them */
+	uint64_t counter_log_min; /* engine option; 0 = its default */
 	_Atomic int log_lines;
-	_Atomic int storage_failures;/* log lines about a failed write */
-	void *mem;                   /* a test's own allocation */
+	_Atomic int storage_failures; /* log lines about a failed write */
+	void *mem;                    /* a test's own allocation */
 	struct crash_oracle *oracle;
 } fixture;
 
@@ -164,9 +164,12 @@ static uint32_t program_define(mtgate_engine *eng, const char *short_code,
 			       bool double_opt_in)
 {
 	mtgate_program_def d = {
-		.short_code = short_code, .keyword = keyword,
-		.name = keyword, .kind = MTGATE_KIND_RECURRING,
-		.limit = limit, .period = MTGATE_PERIOD_MONTH,
+		.short_code = short_code,
+		.keyword = keyword,
+		.name = keyword,
+		.kind = MTGATE_KIND_RECURRING,
+		.limit = limit,
+		.period = MTGATE_PERIOD_MONTH,
 		.double_opt_in = double_opt_in,
 		.quit_text = "You are unsubscribed.",
 	};
@@ -220,15 +223,15 @@ enum { P_SINGLE = 0, P_DOI = 1, P_NONE = -1 }; /* program slots of a scenario */
 
 typedef struct scen_step {
 	mtgate_op op;
-	int prog;           /* P_SINGLE, P_DOI; P_NONE for DEACTIVATE */
+	int prog; /* P_SINGLE, P_DOI; P_NONE for DEACTIVATE */
 	mtgate_channel channel;
-	bool repeat;        /* expected outcome UNCHANGED */
+	bool repeat; /* expected outcome UNCHANGED */
 } scen_step;
 
 typedef struct scen_expect {
-	mtgate_state state;           /* NONE: no record */
+	mtgate_state state; /* NONE: no record */
 	mtgate_deact_reason voided_by;
-	int by;                       /* step whose change is on record */
+	int by; /* step whose change is on record */
 } scen_expect;
 
 /* A per-number story: its steps, run one per round, and the end state of
@@ -242,66 +245,90 @@ typedef struct scenario {
 	mtgate_deact_reason deact_reason;
 } scenario;
 
-#define NONE_END { MTGATE_STATE_NONE, MTGATE_DEACT_NONE, -1 }
+#define NONE_END                                                               \
+	{                                                                      \
+		MTGATE_STATE_NONE, MTGATE_DEACT_NONE, -1                       \
+	}
 /* The reason of a deactivation step is the scenario's deact_reason. */
-#define DEACT_STEP { MTGATE_OP_DEACTIVATE, P_NONE, MTGATE_CHANNEL_CARRIER, false }
+#define DEACT_STEP                                                             \
+	{                                                                      \
+		MTGATE_OP_DEACTIVATE, P_NONE, MTGATE_CHANNEL_CARRIER, false    \
+	}
 
 static const scenario scenarios[] = {
-	{ "opt-in", 1,
-	  { { MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_MO, false } },
-	  { { MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 0 }, NONE_END },
-	  -1, MTGATE_DEACT_NONE },
-	{ "opt-in then opt-out", 2,
-	  { { MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_WEB, false },
-	    { MTGATE_OP_OPTOUT, P_SINGLE, MTGATE_CHANNEL_MO, false } },
-	  { { MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_NONE, 1 }, NONE_END },
-	  -1, MTGATE_DEACT_NONE },
-	{ "double opt-in asked", 1,
-	  { { MTGATE_OP_OPTIN, P_DOI, MTGATE_CHANNEL_WEB, false } },
-	  { NONE_END, { MTGATE_STATE_PENDING, MTGATE_DEACT_NONE, 0 } },
-	  -1, MTGATE_DEACT_NONE },
-	{ "double opt-in confirmed", 2,
-	  { { MTGATE_OP_OPTIN, P_DOI, MTGATE_CHANNEL_IVR, false },
-	    { MTGATE_OP_CONFIRM, P_DOI, MTGATE_CHANNEL_MO, false } },
-	  { NONE_END, { MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 1 } },
-	  -1, MTGATE_DEACT_NONE },
-	{ "both programs, then a disconnect", 4,
-	  { { MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_POS, false },
-	    { MTGATE_OP_OPTIN, P_DOI, MTGATE_CHANNEL_WEB, false },
-	    { MTGATE_OP_CONFIRM, P_DOI, MTGATE_CHANNEL_MO, false },
-	    DEACT_STEP },
-	  { { MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_DISCONNECT, 3 },
-	    { MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_DISCONNECT, 3 } },
-	  3, MTGATE_DEACT_DISCONNECT },
-	{ "opt-in after a port", 3,
-	  { { MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_API, false },
-	    DEACT_STEP,
-	    { MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_IMPORT, false } },
-	  { { MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 2 }, NONE_END },
-	  1, MTGATE_DEACT_PORT },
-	{ "repeat opt-in keeps the first", 2,
-	  { { MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_MO, false },
-	    { MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_WEB, true } },
-	  { { MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 0 }, NONE_END },
-	  -1, MTGATE_DEACT_NONE },
-	{ "in to one, out of the other", 3,
-	  { { MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_MO, false },
-	    { MTGATE_OP_OPTIN, P_DOI, MTGATE_CHANNEL_WEB, false },
-	    { MTGATE_OP_OPTOUT, P_DOI, MTGATE_CHANNEL_MO, false } },
-	  { { MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 0 },
-	    { MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_NONE, 2 } },
-	  -1, MTGATE_DEACT_NONE },
-	{ "opt-out without an opt-in", 1,
-	  { { MTGATE_OP_OPTOUT, P_DOI, MTGATE_CHANNEL_API, false } },
-	  { NONE_END, { MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_NONE, 0 } },
-	  -1, MTGATE_DEACT_NONE },
+	{"opt-in",
+	 1,
+	 {{MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_MO, false}},
+	 {{MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 0}, NONE_END},
+	 -1,
+	 MTGATE_DEACT_NONE},
+	{"opt-in then opt-out",
+	 2,
+	 {{MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_WEB, false},
+	  {MTGATE_OP_OPTOUT, P_SINGLE, MTGATE_CHANNEL_MO, false}},
+	 {{MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_NONE, 1}, NONE_END},
+	 -1,
+	 MTGATE_DEACT_NONE},
+	{"double opt-in asked",
+	 1,
+	 {{MTGATE_OP_OPTIN, P_DOI, MTGATE_CHANNEL_WEB, false}},
+	 {NONE_END, {MTGATE_STATE_PENDING, MTGATE_DEACT_NONE, 0}},
+	 -1,
+	 MTGATE_DEACT_NONE},
+	{"double opt-in confirmed",
+	 2,
+	 {{MTGATE_OP_OPTIN, P_DOI, MTGATE_CHANNEL_IVR, false},
+	  {MTGATE_OP_CONFIRM, P_DOI, MTGATE_CHANNEL_MO, false}},
+	 {NONE_END, {MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 1}},
+	 -1,
+	 MTGATE_DEACT_NONE},
+	{"both programs, then a disconnect",
+	 4,
+	 {{MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_POS, false},
+	  {MTGATE_OP_OPTIN, P_DOI, MTGATE_CHANNEL_WEB, false},
+	  {MTGATE_OP_CONFIRM, P_DOI, MTGATE_CHANNEL_MO, false},
+	  DEACT_STEP},
+	 {{MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_DISCONNECT, 3},
+	  {MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_DISCONNECT, 3}},
+	 3,
+	 MTGATE_DEACT_DISCONNECT},
+	{"opt-in after a port",
+	 3,
+	 {{MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_API, false},
+	  DEACT_STEP,
+	  {MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_IMPORT, false}},
+	 {{MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 2}, NONE_END},
+	 1,
+	 MTGATE_DEACT_PORT},
+	{"repeat opt-in keeps the first",
+	 2,
+	 {{MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_MO, false},
+	  {MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_WEB, true}},
+	 {{MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 0}, NONE_END},
+	 -1,
+	 MTGATE_DEACT_NONE},
+	{"in to one, out of the other",
+	 3,
+	 {{MTGATE_OP_OPTIN, P_SINGLE, MTGATE_CHANNEL_MO, false},
+	  {MTGATE_OP_OPTIN, P_DOI, MTGATE_CHANNEL_WEB, false},
+	  {MTGATE_OP_OPTOUT, P_DOI, MTGATE_CHANNEL_MO, false}},
+	 {{MTGATE_STATE_OPTED_IN, MTGATE_DEACT_NONE, 0},
+	  {MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_NONE, 2}},
+	 -1,
+	 MTGATE_DEACT_NONE},
+	{"opt-out without an opt-in",
+	 1,
+	 {{MTGATE_OP_OPTOUT, P_DOI, MTGATE_CHANNEL_API, false}},
+	 {NONE_END, {MTGATE_STATE_OPTED_OUT, MTGATE_DEACT_NONE, 0}},
+	 -1,
+	 MTGATE_DEACT_NONE},
 };
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
-#define MIX_NUMBERS 2000
-#define MIX_BATCHED 1000 /* numbers [0, MIX_BATCHED) go through apply_many */
-#define MIX_BATCH 250
-#define MIX_BASE 15551000000ULL
+#define MIX_NUMBERS  2000
+#define MIX_BATCHED  1000 /* numbers [0, MIX_BATCHED) go through apply_many */
+#define MIX_BATCH    250
+#define MIX_BASE     15551000000ULL
 #define MIX_ROUND_MS TU_MINUTE_MS
 
 typedef struct mix {
@@ -325,8 +352,10 @@ static int64_t mix_at(int step)
 static mtgate_change mix_change(mix *m, size_t i, int r)
 {
 	const scen_step *st = &mix_scenario(i)->steps[r];
-	mtgate_change c = { .op = st->op, .number = MIX_BASE + i,
-			    .channel = st->channel, .source = m->src[i][r] };
+	mtgate_change c = {.op = st->op,
+			   .number = MIX_BASE + i,
+			   .channel = st->channel,
+			   .source = m->src[i][r]};
 
 	if (st->op == MTGATE_OP_DEACTIVATE)
 		c.reason = mix_scenario(i)->deact_reason;
@@ -340,15 +369,15 @@ static void mix_check_result(size_t i, int r, int rc, mtgate_outcome oc)
 	const scen_step *st = &mix_scenario(i)->steps[r];
 
 	if (rc != 0)
-		fail_msg("number %zu (%s) step %d: %s", i, mix_scenario(i)->what,
-			 r, mtgate_strerror(rc));
+		fail_msg("number %zu (%s) step %d: %s", i,
+			 mix_scenario(i)->what, r, mtgate_strerror(rc));
 	assert_int_equal(oc, st->repeat ? MTGATE_UNCHANGED : MTGATE_CHANGED);
 }
 
 /* The changes of round r of numbers who[0..n), in one mtgate_apply_many. */
 static void mix_apply_many(mix *m, int r, const size_t *who, size_t n)
 {
-	mtgate_change chgs[MIX_BATCH] = { 0 };
+	mtgate_change chgs[MIX_BATCH] = {0};
 	int results[MIX_BATCH];
 	mtgate_outcome outs[MIX_BATCH];
 
@@ -452,7 +481,8 @@ static void test_persist_reopen_keeps_every_change(void **state)
 	assert_non_null(m);
 	m->clk = &fx->clk;
 	m->eng = fx_open(fx, 2);
-	m->prog[P_SINGLE] = program_define(m->eng, "55501", "NEWS", 1000, false);
+	m->prog[P_SINGLE] =
+		program_define(m->eng, "55501", "NEWS", 1000, false);
 	m->prog[P_DOI] = program_define(m->eng, "55501", "DEALS", 1000, true);
 	for (size_t k = 0; k < N_SCENARIOS; k++)
 		if (scenarios[k].n_steps > rounds)
@@ -473,7 +503,7 @@ static void test_persist_reopen_keeps_every_change(void **state)
 /* ---- counters ------------------------------------------------------------------- */
 
 #define CTR_NUMBERS 50
-#define CTR_BASE 15552000000ULL
+#define CTR_BASE    15552000000ULL
 
 static uint32_t query_used(mtgate_engine *eng, uint64_t number,
 			   uint32_t program)
@@ -482,9 +512,9 @@ static uint32_t query_used(mtgate_engine *eng, uint64_t number,
 	const mtgate_consent *c;
 	size_t n = 0;
 
-	assert_int_equal(mtgate_query(eng, number, mtgate_now(eng), recs, 4,
-				      &n, NULL),
-			 0);
+	assert_int_equal(
+		mtgate_query(eng, number, mtgate_now(eng), recs, 4, &n, NULL),
+		0);
 	c = consent_of(recs, n, program);
 	assert_non_null(c);
 	return c->used;
@@ -500,17 +530,17 @@ static void gate_counted(mtgate_engine *eng, uint64_t number, uint32_t prog)
 {
 	mtgate_reason r = MTGATE_REASON_MAX;
 
-	assert_int_equal(mtgate_gate(eng, number, prog, MTGATE_MODE_COUNT,
-				     T0_MS, &r),
-			 0);
+	assert_int_equal(
+		mtgate_gate(eng, number, prog, MTGATE_MODE_COUNT, T0_MS, &r),
+		0);
 	assert_int_equal(r, MTGATE_ALLOW);
 }
 
 static void optin_web(mtgate_engine *eng, uint64_t number, uint32_t prog)
 {
-	assert_int_equal(mtgate_optin(eng, number, prog, MTGATE_CHANNEL_WEB,
-				      "form", 0),
-			 0);
+	assert_int_equal(
+		mtgate_optin(eng, number, prog, MTGATE_CHANNEL_WEB, "form", 0),
+		0);
 }
 
 static void test_persist_counters_not_below_persisted(void **state)
@@ -542,7 +572,7 @@ static void test_persist_counters_not_below_persisted(void **state)
  * rebuild it and move every slot) and not touched after: the flush must
  * still find them. */
 #define GROW_NUMBERS 400
-#define GROW_GATES 5
+#define GROW_GATES   5
 
 static void test_persist_counters_flushed_after_table_grows(void **state)
 {
@@ -619,20 +649,20 @@ static void test_persist_counter_log_rewrite_keeps_counts(void **state)
 
 /* ---- kill -9 under write load -------------------------------------------------- */
 
-#define CRASH_CHILD_ARG "--crash-child"
-#define CRASH_WRITERS 3
-#define CRASH_STEPS_MAX 6
-#define CRASH_BASE 16000000000ULL
-#define CRASH_THREAD_SPAN 1000000ULL /* numbers per writer thread */
-#define CRASH_CTR_NUMBERS 64
-#define CRASH_CTR_BASE 17000000000ULL
-#define CRASH_CTR_EVERY 8 /* counter rounds per oracle record */
+#define CRASH_CHILD_ARG      "--crash-child"
+#define CRASH_WRITERS        3
+#define CRASH_STEPS_MAX      6
+#define CRASH_BASE           16000000000ULL
+#define CRASH_THREAD_SPAN    1000000ULL /* numbers per writer thread */
+#define CRASH_CTR_NUMBERS    64
+#define CRASH_CTR_BASE       17000000000ULL
+#define CRASH_CTR_EVERY      8 /* counter rounds per oracle record */
 #define CRASH_TARGET_RECORDS 5000
-#define CRASH_WAIT_MS 25000
-#define CRASH_DEACT MTGATE_DEACT_PORT
+#define CRASH_WAIT_MS        25000
+#define CRASH_DEACT          MTGATE_DEACT_PORT
 
 enum { CP_A = 0, CP_B = 1, CP_CTR = 2, CP_N }; /* crash test programs */
-static const char *const crash_kw[CP_N] = { "ALPHA", "BETA", "COUNT" };
+static const char *const crash_kw[CP_N] = {"ALPHA", "BETA", "COUNT"};
 #define CRASH_SC "70001"
 
 enum { ORACLE_CHANGE = 1, ORACLE_COUNTED = 2, ORACLE_FAIL = 3 };
@@ -655,29 +685,41 @@ typedef struct crash_state {
 
 typedef struct crash_step {
 	mtgate_op op;
-	int prog;            /* CP_A, CP_B; -1 for DEACTIVATE */
+	int prog;             /* CP_A, CP_B; -1 for DEACTIVATE */
 	crash_state after[2]; /* of CP_A and CP_B once this step is durable */
 } crash_step;
 
-#define CS_NONE { MTGATE_STATE_NONE, false, -1 }
-#define CS_IN(by) { MTGATE_STATE_OPTED_IN, false, by }
-#define CS_OUT(by) { MTGATE_STATE_OPTED_OUT, false, by }
-#define CS_VOID(by) { MTGATE_STATE_OPTED_OUT, true, by }
+#define CS_NONE                                                                \
+	{                                                                      \
+		MTGATE_STATE_NONE, false, -1                                   \
+	}
+#define CS_IN(by)                                                              \
+	{                                                                      \
+		MTGATE_STATE_OPTED_IN, false, by                               \
+	}
+#define CS_OUT(by)                                                             \
+	{                                                                      \
+		MTGATE_STATE_OPTED_OUT, false, by                              \
+	}
+#define CS_VOID(by)                                                            \
+	{                                                                      \
+		MTGATE_STATE_OPTED_OUT, true, by                               \
+	}
 
 /* STOP-7: most acknowledged records are opt-outs. */
 static const crash_step stop7_seq[] = {
-	{ MTGATE_OP_OPTIN, CP_A, { CS_IN(0), CS_NONE } },
-	{ MTGATE_OP_OPTOUT, CP_A, { CS_OUT(1), CS_NONE } },
+	{MTGATE_OP_OPTIN, CP_A, {CS_IN(0), CS_NONE}},
+	{MTGATE_OP_OPTOUT, CP_A, {CS_OUT(1), CS_NONE}},
 };
 
 /* Every kind of change, each depending on the ones before it. */
 static const crash_step load_seq[] = {
-	{ MTGATE_OP_OPTIN, CP_A, { CS_IN(0), CS_NONE } },
-	{ MTGATE_OP_OPTIN, CP_B, { CS_IN(0), CS_IN(1) } },
-	{ MTGATE_OP_OPTOUT, CP_A, { CS_OUT(2), CS_IN(1) } },
-	{ MTGATE_OP_DEACTIVATE, -1, { CS_OUT(2), CS_VOID(3) } },
-	{ MTGATE_OP_OPTIN, CP_A, { CS_IN(4), CS_VOID(3) } },
-	{ MTGATE_OP_OPTOUT, CP_A, { CS_OUT(5), CS_VOID(3) } },
+	{MTGATE_OP_OPTIN, CP_A, {CS_IN(0), CS_NONE}},
+	{MTGATE_OP_OPTIN, CP_B, {CS_IN(0), CS_IN(1)}},
+	{MTGATE_OP_OPTOUT, CP_A, {CS_OUT(2), CS_IN(1)}},
+	{MTGATE_OP_DEACTIVATE, -1, {CS_OUT(2), CS_VOID(3)}},
+	{MTGATE_OP_OPTIN, CP_A, {CS_IN(4), CS_VOID(3)}},
+	{MTGATE_OP_OPTOUT, CP_A, {CS_OUT(5), CS_VOID(3)}},
 };
 
 typedef struct crash_mode {
@@ -688,13 +730,14 @@ typedef struct crash_mode {
 } crash_mode;
 
 static const crash_mode crash_modes[] = {
-	{ "stop7", stop7_seq, 2, false },
-	{ "load", load_seq, 6, true },
+	{"stop7", stop7_seq, 2, false},
+	{"load", load_seq, 6, true},
 };
 
 static const crash_mode *crash_mode_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(crash_modes) / sizeof(crash_modes[0]); i++)
+	for (size_t i = 0; i < sizeof(crash_modes) / sizeof(crash_modes[0]);
+	     i++)
 		if (strcmp(crash_modes[i].name, name) == 0)
 			return &crash_modes[i];
 	return NULL;
@@ -723,8 +766,8 @@ typedef struct crash_writer {
 static void oracle_put(crash_child *cc, uint32_t kind, uint64_t number,
 		       uint32_t step, int64_t value)
 {
-	oracle_rec r = { .number = number, .value = value, .kind = kind,
-			 .step = step };
+	oracle_rec r = {
+		.number = number, .value = value, .kind = kind, .step = step};
 
 	if (write(cc->oracle_fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		_exit(3);
@@ -738,9 +781,11 @@ static int crash_do_step(crash_child *cc, uint64_t number, int step,
 	const crash_step *st = &cc->mode->seq[step];
 	char src[48];
 	int64_t at = atomic_fetch_add(&cc->clk.now_ms, 1) + 1;
-	mtgate_change c = { .op = st->op, .number = number,
-			    .channel = MTGATE_CHANNEL_MO, .at_ms = at,
-			    .source = src };
+	mtgate_change c = {.op = st->op,
+			   .number = number,
+			   .channel = MTGATE_CHANNEL_MO,
+			   .at_ms = at,
+			   .source = src};
 
 	crash_source(src, sizeof(src), number, step);
 	if (st->op == MTGATE_OP_DEACTIVATE) {
@@ -783,8 +828,8 @@ static void *crash_counter_main(void *arg)
 	mtgate_reason out[CRASH_CTR_NUMBERS];
 
 	for (size_t j = 0; j < CRASH_CTR_NUMBERS; j++)
-		reqs[j] = (mtgate_gate_req){ CRASH_CTR_BASE + j,
-					     cc->prog[CP_CTR] };
+		reqs[j] =
+			(mtgate_gate_req){CRASH_CTR_BASE + j, cc->prog[CP_CTR]};
 	for (int64_t round = 1; round < MTGATE_LIMIT_MAX; round++) {
 		int rc = mtgate_gate_batch(cc->eng, reqs, CRASH_CTR_NUMBERS,
 					   MTGATE_MODE_COUNT, T0_MS, out);
@@ -832,7 +877,7 @@ static int crash_child_main(const char *mode, const char *dbpath,
 					&cc.prog[p]) != 0)
 			return 2;
 	for (unsigned t = 0; t < CRASH_WRITERS; t++) {
-		w[t] = (crash_writer){ &cc, t };
+		w[t] = (crash_writer){&cc, t};
 		if (pthread_create(&th[t], NULL, crash_writer_main, &w[t]) != 0)
 			return 2;
 	}
@@ -848,7 +893,7 @@ static int crash_child_main(const char *mode, const char *dbpath,
 
 /* What the oracle says about one writer's number. */
 typedef struct crash_seen {
-	int last;                        /* last acknowledged step, -1 none */
+	int last; /* last acknowledged step, -1 none */
 	int64_t at_ms[CRASH_STEPS_MAX];
 } crash_seen;
 
@@ -856,7 +901,7 @@ struct crash_oracle {
 	crash_seen *seen[CRASH_WRITERS];
 	uint64_t n[CRASH_WRITERS]; /* numbers touched: highest index + 1 */
 	size_t changes;
-	int64_t counted;           /* highest flushed count */
+	int64_t counted; /* highest flushed count */
 };
 typedef struct crash_oracle crash_oracle;
 
@@ -881,8 +926,8 @@ static void crash_setup(fixture *fx)
 static pid_t crash_spawn(const char *mode, const char *dbpath,
 			 const char *oracle)
 {
-	char *argv[] = { "test_persist", CRASH_CHILD_ARG, (char *)mode,
-			 (char *)dbpath, (char *)oracle, NULL };
+	char *argv[] = {"test_persist", CRASH_CHILD_ARG, (char *)mode,
+			(char *)dbpath, (char *)oracle,  NULL};
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
@@ -907,7 +952,7 @@ static int64_t elapsed_ms(const struct timespec *t0)
  * own (the oracle then says why). Fails the test when the wait times out. */
 static int crash_wait_and_kill(pid_t pid, const char *oracle, size_t target)
 {
-	const struct timespec tick = { 0, 5 * 1000 * 1000 };
+	const struct timespec tick = {0, 5 * 1000 * 1000};
 	struct timespec t0;
 	struct stat st;
 	int status = 0;
@@ -922,7 +967,8 @@ static int crash_wait_and_kill(pid_t pid, const char *oracle, size_t target)
 		if (elapsed_ms(&t0) > CRASH_WAIT_MS) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			fail_msg("crash child wrote %lld of %zu records in %d ms",
+			fail_msg("crash child wrote %lld of %zu records in %d "
+				 "ms",
 				 (long long)(st.st_size / sizeof(oracle_rec)),
 				 target, CRASH_WAIT_MS);
 		}
@@ -1013,7 +1059,8 @@ static bool crash_state_is(const mtgate_consent *recs, size_t n,
 		}
 		crash_source(src, sizeof(src), number, e->by);
 		if (c == NULL || c->state != e->state ||
-		    c->voided_by != (e->voided ? CRASH_DEACT : MTGATE_DEACT_NONE) ||
+		    c->voided_by !=
+			    (e->voided ? CRASH_DEACT : MTGATE_DEACT_NONE) ||
 		    strcmp(c->source, src) != 0)
 			return false;
 		if (e->by <= s->last && c->changed_at_ms != s->at_ms[e->by])
@@ -1036,23 +1083,23 @@ static void crash_check_number(mtgate_engine *eng, const crash_mode *m,
 	if (complete && s->last != m->len - 1)
 		fail_msg("%llu: only %d of %d steps acknowledged",
 			 (unsigned long long)number, s->last + 1, m->len);
-	assert_int_equal(mtgate_query(eng, number, mtgate_now(eng), recs, 4, &n,
-				      NULL),
-			 0);
+	assert_int_equal(
+		mtgate_query(eng, number, mtgate_now(eng), recs, 4, &n, NULL),
+		0);
 	st = &m->seq[s->last];
 	if (!crash_state_is(recs, n, prog, number, st, s)) {
 		st = s->last + 1 < m->len ? &m->seq[s->last + 1] : NULL;
 		if (st == NULL || !crash_state_is(recs, n, prog, number, st, s))
 			fail_msg("%llu: acknowledged step %d (%s) is lost: "
 				 "%zu records, first state %d source '%s'",
-				 (unsigned long long)number, s->last,
-				 m->name, n, n ? (int)recs[0].state : -1,
+				 (unsigned long long)number, s->last, m->name,
+				 n, n ? (int)recs[0].state : -1,
 				 n ? recs[0].source : "");
 	}
 	for (int p = 0; p < 2; p++)
-		assert_int_equal(gate_dry(eng, number, prog[p]),
-				 reason_for(st->after[p].state,
-					    st->after[p].voided));
+		assert_int_equal(
+			gate_dry(eng, number, prog[p]),
+			reason_for(st->after[p].state, st->after[p].voided));
 }
 
 static void crash_check_counters(mtgate_engine *eng, uint32_t prog,
@@ -1062,18 +1109,19 @@ static void crash_check_counters(mtgate_engine *eng, uint32_t prog,
 		uint32_t used = query_used(eng, CRASH_CTR_BASE + j, prog);
 		if ((int64_t)used < counted)
 			fail_msg("counter of %llu: %u after restart, %lld "
-				 "flushed", (unsigned long long)(CRASH_CTR_BASE + j),
-				 used, (long long)counted);
+				 "flushed",
+				 (unsigned long long)(CRASH_CTR_BASE + j), used,
+				 (long long)counted);
 	}
 }
 
-static void crash_check(fixture *fx, const crash_mode *m,
-			const crash_oracle *o)
+static void crash_check(fixture *fx, const crash_mode *m, const crash_oracle *o)
 {
 	mtgate_engine *eng;
 	uint32_t prog[CP_N];
 
-	atomic_store(&fx->clk.now_ms, T0_MS + TU_HOUR_MS); /* after any change */
+	atomic_store(&fx->clk.now_ms,
+		     T0_MS + TU_HOUR_MS); /* after any change */
 	eng = fx_open(fx, 2);
 	for (int p = 0; p < CP_N; p++)
 		assert_int_equal(mtgate_program_find(eng, CRASH_SC, crash_kw[p],
@@ -1082,7 +1130,8 @@ static void crash_check(fixture *fx, const crash_mode *m,
 	for (unsigned t = 0; t < CRASH_WRITERS; t++)
 		for (uint64_t i = 0; i < o->n[t]; i++)
 			crash_check_number(eng, m, prog,
-					   CRASH_BASE + t * CRASH_THREAD_SPAN + i,
+					   CRASH_BASE + t * CRASH_THREAD_SPAN +
+						   i,
 					   &o->seen[t][i], i + 1 < o->n[t]);
 	if (m->counters) {
 		assert_true(o->counted > 0);
@@ -1124,7 +1173,7 @@ static void test_persist_kill9_under_write_load(void **state)
 
 /* ---- storage failure -------------------------------------------------------------- */
 
-#define RO_BASE 15553000000ULL
+#define RO_BASE      15553000000ULL
 #define RO_MAX_TRIES 200000
 
 /* Write zeros to path until the file system is full. */
@@ -1146,8 +1195,9 @@ static void fill_fs(const char *path)
 static uint64_t optin_until_failure(mtgate_engine *eng, uint32_t prog)
 {
 	for (uint64_t i = 0; i < RO_MAX_TRIES; i++) {
-		int rc = mtgate_optin(eng, RO_BASE + i, prog, MTGATE_CHANNEL_WEB,
-				      "a long enough source to fill pages", 0);
+		int rc =
+			mtgate_optin(eng, RO_BASE + i, prog, MTGATE_CHANNEL_WEB,
+				     "a long enough source to fill pages", 0);
 		if (rc == 0)
 			continue;
 		assert_int_equal(rc, MTGATE_ESTORAGE);
@@ -1168,13 +1218,14 @@ static void ro_check_after_failure(mtgate_engine *eng, uint32_t prog,
 	assert_int_equal(mtgate_optin(eng, RO_BASE + acked + 1, prog,
 				      MTGATE_CHANNEL_WEB, NULL, 0),
 			 MTGATE_EREADONLY);
-	assert_int_equal(mtgate_optout(eng, RO_BASE, prog, MTGATE_CHANNEL_MO,
-				       "STOP"),
-			 MTGATE_EREADONLY);
+	assert_int_equal(
+		mtgate_optout(eng, RO_BASE, prog, MTGATE_CHANNEL_MO, "STOP"),
+		MTGATE_EREADONLY);
 	assert_int_equal(mtgate_engine_stats(eng, &st), 0);
 	assert_true(st.readonly);
 	for (uint64_t i = 0; i < acked; i++)
-		assert_int_equal(gate_dry(eng, RO_BASE + i, prog), MTGATE_ALLOW);
+		assert_int_equal(gate_dry(eng, RO_BASE + i, prog),
+				 MTGATE_ALLOW);
 	assert_int_equal(gate_dry(eng, RO_BASE + acked, prog),
 			 MTGATE_DENY_NO_OPTIN);
 	assert_int_equal(mtgate_query(eng, RO_BASE + acked, mtgate_now(eng),
@@ -1223,7 +1274,8 @@ static void test_persist_readonly_after_write_failure(void **state)
 	assert_int_equal(mtgate_engine_stats(eng, &st), 0);
 	assert_false(st.readonly);
 	for (uint64_t i = 0; i < acked; i++)
-		assert_int_equal(gate_dry(eng, RO_BASE + i, prog), MTGATE_ALLOW);
+		assert_int_equal(gate_dry(eng, RO_BASE + i, prog),
+				 MTGATE_ALLOW);
 	assert_int_equal(gate_dry(eng, RO_BASE + acked, prog),
 			 MTGATE_DENY_NO_OPTIN);
 	assert_int_equal(fx_close(fx), 0);

@@ -86,8 +86,9 @@ static mtgate_program_def base_def(void)
 		.period = MTGATE_PERIOD_MONTH,
 		.tz = "America/New_York",
 		.double_opt_in = false,
-		.welcome_text = "Deals: Max 4 msgs/mo. Msg&Data rates may apply. "
-				"Reply HELP for help, STOP to cancel.",
+		.welcome_text =
+			"Deals: Max 4 msgs/mo. Msg&Data rates may apply. "
+			"Reply HELP for help, STOP to cancel.",
 		.help_text = "Deals: help at example.com or 1-800-555-0100. "
 			     "Max 4 msgs/mo.",
 		.quit_text = "You are unsubscribed from Deals.",
@@ -238,8 +239,8 @@ static void test_program_find_keyword_any_case(void **state)
 static void test_program_list_ascending(void **state)
 {
 	fx *f = *state;
-	const char *kws[] = { "ONE", "TWO", "THREE" };
-	uint32_t want[3], ids[8] = { 0 };
+	const char *kws[] = {"ONE", "TWO", "THREE"};
+	uint32_t want[3], ids[8] = {0};
 	size_t n = 0;
 
 	for (int i = 0; i < 3; i++) {
@@ -289,18 +290,17 @@ static void test_program_update_limit_and_keyword(void **state)
 	assert_int_equal(list_count(f), 1);
 
 	/* The gate uses the new limit. */
-	assert_int_equal(mtgate_optin(f->eng, NUM_A, id, MTGATE_CHANNEL_WEB,
-				      "form", 0),
-			 0);
+	assert_int_equal(
+		mtgate_optin(f->eng, NUM_A, id, MTGATE_CHANNEL_WEB, "form", 0),
+		0);
 	for (int i = 0; i < 10; i++) {
 		assert_int_equal(mtgate_gate(f->eng, NUM_A, id,
 					     MTGATE_MODE_COUNT, t, &r),
 				 0);
 		assert_int_equal(r, MTGATE_ALLOW);
 	}
-	assert_int_equal(mtgate_gate(f->eng, NUM_A, id, MTGATE_MODE_COUNT, t,
-				     &r),
-			 0);
+	assert_int_equal(
+		mtgate_gate(f->eng, NUM_A, id, MTGATE_MODE_COUNT, t, &r), 0);
 	assert_int_equal(r, MTGATE_DENY_MSG_LIMIT_EXCEEDED);
 
 	/* The old keyword is free for a new program. */
@@ -395,10 +395,10 @@ static void test_program_bad_definitions_refused(void **state)
 	char *tz_long = repeat('Z', MTGATE_TZ_MAX + 1);
 	mtgate_program_def d;
 
-	define_ok(f, &(mtgate_program_def){ .short_code = "999",
-					     .keyword = "OTHER",
-					     .name = "Other",
-					     .kind = MTGATE_KIND_ONE_OFF });
+	define_ok(f, &(mtgate_program_def){.short_code = "999",
+					   .keyword = "OTHER",
+					   .name = "Other",
+					   .kind = MTGATE_KIND_ONE_OFF});
 #define REFUSED(field, value, want)                                            \
 	do {                                                                   \
 		d = base_def();                                                \
@@ -544,16 +544,18 @@ static void test_program_bad_changes_refused(void **state)
 	mtgate_program_def d = base_def();
 	uint32_t id = define_ok(f, &d);
 	char *src_long = repeat('s', MTGATE_SOURCE_MAX + 1);
-	mtgate_change c, ok = { .op = MTGATE_OP_OPTIN, .number = NUM_A,
-				.program = id, .channel = MTGATE_CHANNEL_WEB,
-				.source = "form-7" };
+	mtgate_change c, ok = {.op = MTGATE_OP_OPTIN,
+			       .number = NUM_A,
+			       .program = id,
+			       .channel = MTGATE_CHANNEL_WEB,
+			       .source = "form-7"};
 
 	c = ok;
 	c.program = id + 1;
 	expect_change_refused(f, &c, MTGATE_ENOPROGRAM);
-	assert_int_equal(mtgate_optin(f->eng, NUM_A, 0, MTGATE_CHANNEL_WEB,
-				      NULL, 0),
-			 MTGATE_ENOPROGRAM);
+	assert_int_equal(
+		mtgate_optin(f->eng, NUM_A, 0, MTGATE_CHANNEL_WEB, NULL, 0),
+		MTGATE_ENOPROGRAM);
 	c = ok;
 	c.source = src_long;
 	expect_change_refused(f, &c, MTGATE_ESOURCE_LONG);

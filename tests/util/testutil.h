@@ -24,7 +24,7 @@ int64_t tu_clock_now(void *ctx);
 int64_t tu_utc(int year, int month, int day, int hour, int min, int sec);
 
 #define TU_MINUTE_MS (60 * 1000LL)
-#define TU_HOUR_MS (60 * TU_MINUTE_MS)
-#define TU_DAY_MS (24 * TU_HOUR_MS)
+#define TU_HOUR_MS   (60 * TU_MINUTE_MS)
+#define TU_DAY_MS    (24 * TU_HOUR_MS)
 
 #endif

@@ -569,6 +569,9 @@ int mtgate_engine_stats(mtgate_engine *eng, mtgate_stats *out)
 	out->counter_log_entries = atomic_load(&eng->com.log_entries_pub);
 	out->counter_rewrites = atomic_load(&eng->com.rewrites);
 	out->readonly = atomic_load(&eng->write_error) != 0;
+	out->recovered = eng->recovered;
+	out->recovery_ms = eng->recovery_ms;
+	out->recovery_counters_ms = eng->recovery_counters_ms;
 	return 0;
 }
 
@@ -615,139 +618,6 @@ static void *owner_main(void *arg)
 }
 
 /* ---- open and close ------------------------------------------------------------------------ */
-
-static int load_deactivations(mtgate_engine *eng)
-{
-	rocksdb_iterator_t *it = db_iter(&eng->db, DB_CF_DEACT, NULL, 0, true);
-	int rc = 0;
-
-	if (it == NULL)
-		return MTGATE_ENOMEM;
-	for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		const char *v = rocksdb_iter_value(it, &vl);
-		uint64_t number;
-		uint8_t reason;
-		int64_t at;
-		shard *s;
-		if ((rc = codec_key_number_decode(k, kl, &number)) < 0 ||
-		    (rc = codec_deact_decode(v, vl, &reason, &at)) < 0)
-			break;
-		s = &eng->shards[mtgate_shard_of(eng, number)];
-		if (u64map_put(&s->deact, number, (uint64_t)at << 8 | reason) <
-		    0) {
-			rc = MTGATE_ENOMEM;
-			break;
-		}
-	}
-	if (rc == 0)
-		rc = db_iter_status(&eng->db, it);
-	rocksdb_iter_destroy(it);
-	return rc;
-}
-
-static int load_consents(mtgate_engine *eng)
-{
-	rocksdb_iterator_t *it =
-		db_iter(&eng->db, DB_CF_CONSENTS, NULL, 0, true);
-	codec_consent c;
-	int rc = 0;
-
-	if (it == NULL)
-		return MTGATE_ENOMEM;
-	for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		const char *v = rocksdb_iter_value(it, &vl);
-		uint64_t number;
-		uint32_t pid;
-		if ((rc = codec_key_consent_decode(k, kl, &number, &pid)) < 0 ||
-		    (rc = codec_consent_decode(v, vl, &c)) < 0)
-			break;
-		rc = shard_load_consent(
-			&eng->shards[mtgate_shard_of(eng, number)], number, pid,
-			&c);
-		if (rc < 0)
-			break;
-	}
-	if (rc == 0)
-		rc = db_iter_status(&eng->db, it);
-	rocksdb_iter_destroy(it);
-	return rc;
-}
-
-/* Replay the counter log in key (= write) order: the last entry of a
- * counter is its newest persisted value. Also sets where the log goes on. */
-static int load_counters(mtgate_engine *eng)
-{
-	rocksdb_iterator_t *it =
-		db_iter(&eng->db, DB_CF_COUNTERS, NULL, 0, true);
-	uint64_t seq = 0, entries = 0;
-	int rc = 0;
-
-	if (it == NULL)
-		return MTGATE_ENOMEM;
-	for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		const char *v = rocksdb_iter_value(it, &vl);
-		const unsigned char *e;
-		uint32_t n;
-		if ((rc = codec_key_ctrlog_decode(k, kl, &seq)) < 0 ||
-		    (rc = codec_ctrlog_decode(v, vl, &n, &e)) < 0)
-			break;
-		for (uint32_t i = 0; i < n; i++, e += CODEC_CTRLOG_ENTRY) {
-			uint64_t number;
-			uint32_t pid;
-			uint16_t period, count;
-			codec_ctrlog_entry_decode(e, &number, &pid, &period,
-						  &count);
-			if (number == 0 || number > MTGATE_NUMBER_MAX) {
-				rc = MTGATE_ECORRUPT;
-				break;
-			}
-			shard_load_counter(
-				&eng->shards[mtgate_shard_of(eng, number)],
-				number, pid, period, count);
-		}
-		entries += n;
-		if (rc < 0)
-			break;
-	}
-	if (rc == 0)
-		rc = db_iter_status(&eng->db, it);
-	rocksdb_iter_destroy(it);
-	eng->com.ctr_seq = seq + 1;
-	eng->com.log_entries = entries;
-	atomic_store(&eng->com.log_entries_pub, entries);
-	return rc;
-}
-
-/* Rebuild the store from RocksDB: programs, deactivations, consents, then
- * counters on top. Single-threaded: no owner runs yet. */
-static int engine_recover(mtgate_engine *eng)
-{
-	uint64_t expected = eng->opts.expected_consents;
-	uint64_t ondisk = db_estimate_keys(&eng->db, DB_CF_CONSENTS);
-	int rc;
-
-	if (ondisk > expected)
-		expected = ondisk;
-	for (unsigned i = 0; i < eng->nshards; i++) {
-		rc = shard_init(&eng->shards[i], eng, i,
-				expected / eng->nshards + 1);
-		if (rc < 0)
-			return rc;
-	}
-	if ((rc = programs_load(eng)) < 0 ||
-	    (rc = load_deactivations(eng)) < 0 ||
-	    (rc = load_consents(eng)) < 0 || (rc = load_counters(eng)) < 0)
-		return rc;
-	for (unsigned i = 0; i < eng->nshards; i++)
-		shard_update_stats(&eng->shards[i]);
-	return 0;
-}
 
 static void engine_free(mtgate_engine *eng)
 {
@@ -863,6 +733,10 @@ int mtgate_engine_close(mtgate_engine *eng)
 	drain_all(eng);
 	committer_stop(eng);
 	rc = atomic_load(&eng->write_error);
+	/* Everything is in the WAL already; writing the memtables out now
+	 * spares the next open the WAL replay. */
+	if (rc == 0)
+		rc = db_flush_all(&eng->db);
 	engine_free(eng);
 	return rc;
 }

@@ -189,6 +189,7 @@ struct mtgate_engine {
 	db db;
 	committer com;
 	_Atomic int write_error; /* first storage error; sticky */
+	uint64_t recovered, recovery_ms, recovery_counters_ms; /* at open */
 	_Atomic bool closing;
 
 	pthread_mutex_t prog_lock; /* admin path only: define, update, find */
@@ -235,11 +236,13 @@ uint32_t shard_flush_counters(shard *s, bool force);
 int shard_period_fill(shard *s, const prog_version *p, int64_t now_ms,
 		      uint16_t *index);
 void shard_update_stats(shard *s);
-/* Recovery (single-threaded, before owners start). */
-int shard_load_consent(shard *s, uint64_t number, uint32_t program,
-		       const codec_consent *c);
+/* Recovery (before owners start; engine/recover.c). */
+uint64_t shard_consent_meta(uint32_t program, const codec_consent *c);
 void shard_load_counter(shard *s, uint64_t number, uint32_t program,
 			uint16_t period, uint16_t count);
+
+/* recover.c */
+int engine_recover(mtgate_engine *eng);
 
 /* program.c */
 int programs_init(mtgate_engine *eng);

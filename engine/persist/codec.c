@@ -121,6 +121,25 @@ size_t codec_consent_encode(unsigned char *out, const codec_consent *c)
 	return CODEC_CONSENT_FIXED + c->source_len;
 }
 
+int codec_consent_peek(const char *v, size_t len, codec_consent *out)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (len < CODEC_CONSENT_FIXED || p[0] != CODEC_VERSION)
+		return MTGATE_ECORRUPT;
+	out->state = p[1];
+	out->channel = p[2];
+	out->voided_by = p[3];
+	out->granted = rd_le16(p + 12);
+	out->source_len = p[14];
+	if (out->state > MTGATE_STATE_PENDING ||
+	    out->channel >= MTGATE_CHANNEL_MAX ||
+	    out->voided_by >= MTGATE_DEACT_MAX ||
+	    len != (size_t)CODEC_CONSENT_FIXED + out->source_len)
+		return MTGATE_ECORRUPT;
+	return 0;
+}
+
 int codec_consent_decode(const char *v, size_t len, codec_consent *out)
 {
 	const unsigned char *p = (const unsigned char *)v;

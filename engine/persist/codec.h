@@ -78,6 +78,9 @@ int codec_key_program_decode(const char *k, size_t len, uint32_t *id);
 /* Returns the encoded length (<= CODEC_CONSENT_MAX). */
 size_t codec_consent_encode(unsigned char *out, const codec_consent *c);
 int codec_consent_decode(const char *v, size_t len, codec_consent *out);
+/* The same checks, but only state, channel, voided_by, granted and
+ * source_len are filled in (the recovery scan needs no more). */
+int codec_consent_peek(const char *v, size_t len, codec_consent *out);
 
 size_t codec_deact_encode(unsigned char *out, uint8_t reason, int64_t at_ms,
 			  const char *source, size_t source_len);

@@ -296,7 +296,8 @@ static int write_puts(mtgate_engine *eng, bool sync)
 {
 	committer *c = &eng->com;
 
-	qsort(c->puts, c->n_puts, sizeof(*c->puts), put_cmp);
+	if (c->n_puts > 1)
+		qsort(c->puts, c->n_puts, sizeof(*c->puts), put_cmp);
 	rocksdb_writebatch_clear(c->wb);
 	for (size_t i = 0; i < c->n_puts; i++) {
 		const commit_put *u = &c->puts[i];

@@ -54,6 +54,9 @@ static void db_tune(db *d)
 		rocksdb_options_set_write_buffer_size(o, 16u << 20);
 		if (i == DB_CF_COUNTERS)
 			rocksdb_options_set_memtable_vector_rep(o);
+		/* Until recovery is done (db_start_compactions): a
+		 * compaction would take a core from the recovery scan. */
+		rocksdb_options_set_disable_auto_compactions(o, 1);
 		d->cf_opts[i] = o;
 	}
 	d->opts = rocksdb_options_create();
@@ -62,6 +65,12 @@ static void db_tune(db *d)
 	rocksdb_options_increase_parallelism(d->opts, 2);
 	rocksdb_options_set_max_background_jobs(d->opts, 2);
 	rocksdb_options_set_max_total_wal_size(d->opts, 256u << 20);
+	/* RocksDB's own LOG file only for fatal errors. The distribution's
+	 * RocksDB is built with assertions, and its logger asserts (aborting
+	 * the process) when it writes after a failed write, as it does on a
+	 * full disk; every storage error reaches our log through db_err. */
+	rocksdb_options_set_info_log_level(d->opts, 4 /* FATAL_LEVEL */);
+	rocksdb_options_set_keep_log_file_num(d->opts, 4);
 	rocksdb_options_set_allow_concurrent_memtable_write(d->opts, 0);
 }
 
@@ -162,4 +171,93 @@ uint64_t db_estimate_keys(db *d, enum db_cf cf)
 		rocksdb_free(v);
 	}
 	return n;
+}
+
+int db_range_open(db *d, db_range *r, enum db_cf cf, const void *lo,
+		  size_t lo_len, const void *hi, size_t hi_len)
+{
+	memset(r, 0, sizeof(*r));
+	if (lo_len > DB_BOUND_MAX || hi_len > DB_BOUND_MAX)
+		return MTGATE_EINVAL;
+	r->ro = rocksdb_readoptions_create();
+	if (r->ro == NULL)
+		return MTGATE_ENOMEM;
+	rocksdb_readoptions_set_fill_cache(r->ro, 0);
+	rocksdb_readoptions_set_readahead_size(r->ro, 2u << 20);
+	if (lo_len > 0) {
+		memcpy(r->lo, lo, lo_len);
+		rocksdb_readoptions_set_iterate_lower_bound(
+			r->ro, (const char *)r->lo, lo_len);
+	}
+	if (hi_len > 0) {
+		memcpy(r->hi, hi, hi_len);
+		rocksdb_readoptions_set_iterate_upper_bound(
+			r->ro, (const char *)r->hi, hi_len);
+	}
+	r->it = rocksdb_create_iterator_cf(d->rdb, r->ro, d->cf[cf]);
+	if (r->it == NULL) {
+		db_range_close(r);
+		return MTGATE_ENOMEM;
+	}
+	if (lo_len > 0)
+		rocksdb_iter_seek(r->it, (const char *)r->lo, lo_len);
+	else
+		rocksdb_iter_seek_to_first(r->it);
+	return 0;
+}
+
+void db_range_close(db_range *r)
+{
+	if (r->it != NULL)
+		rocksdb_iter_destroy(r->it);
+	if (r->ro != NULL)
+		rocksdb_readoptions_destroy(r->ro);
+	r->it = NULL;
+	r->ro = NULL;
+}
+
+uint64_t db_approx_size(db *d, enum db_cf cf, const void *lo, size_t lo_len,
+			const void *hi, size_t hi_len)
+{
+	const char *los[1] = { lo }, *his[1] = { hi };
+	size_t lol[1] = { lo_len }, hil[1] = { hi_len };
+	uint64_t size = 0;
+	char *err = NULL;
+
+	rocksdb_approximate_sizes_cf(d->rdb, d->cf[cf], 1, los, lol, his, hil,
+				     &size, &err);
+	return db_err(d, "RocksDB size estimate", err) < 0 ? 0 : size;
+}
+
+int db_flush_all(db *d)
+{
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	char *err = NULL;
+	int rc = 0;
+
+	if (fo == NULL)
+		return MTGATE_ENOMEM;
+	rocksdb_flushoptions_set_wait(fo, 1);
+	for (int i = 0; i < DB_CF_MAX && rc == 0; i++) {
+		rocksdb_flush_cf(d->rdb, fo, d->cf[i], &err);
+		rc = db_err(d, "RocksDB flush", err);
+		err = NULL;
+	}
+	rocksdb_flushoptions_destroy(fo);
+	return rc;
+}
+
+int db_start_compactions(db *d)
+{
+	const char *keys[1] = { "disable_auto_compactions" };
+	const char *vals[1] = { "false" };
+	char *err = NULL;
+	int rc = 0;
+
+	for (int i = 0; i < DB_CF_MAX && rc == 0; i++) {
+		rocksdb_set_options_cf(d->rdb, d->cf[i], 1, keys, vals, &err);
+		rc = db_err(d, "RocksDB set options", err);
+		err = NULL;
+	}
+	return rc;
 }

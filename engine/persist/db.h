@@ -54,6 +54,32 @@ int db_iter_status(db *d, rocksdb_iterator_t *it);
 /* Estimated number of keys in cf. */
 uint64_t db_estimate_keys(db *d, enum db_cf cf);
 
+/* An iterator over the keys of cf in [lo, hi) (either may be empty: no
+ * bound), for bulk scans (no cache fill, read-ahead). The bounds are copied
+ * into r, which must stay put while the iterator lives. */
+#define DB_BOUND_MAX 16
+typedef struct db_range {
+	rocksdb_readoptions_t *ro;
+	rocksdb_iterator_t *it;
+	unsigned char lo[DB_BOUND_MAX], hi[DB_BOUND_MAX];
+} db_range;
+int db_range_open(db *d, db_range *r, enum db_cf cf, const void *lo,
+		  size_t lo_len, const void *hi, size_t hi_len);
+void db_range_close(db_range *r);
+
+/* Bytes of cf's files in [lo, hi), from RocksDB's index (memtables not
+ * counted); 0 on error. */
+uint64_t db_approx_size(db *d, enum db_cf cf, const void *lo, size_t lo_len,
+			const void *hi, size_t hi_len);
+
+/* Write every family's memtable to its files and wait, so the next open
+ * replays no WAL. */
+int db_flush_all(db *d);
+
+/* db_open leaves automatic compactions off, so that recovery has every
+ * core; this turns them on. */
+int db_start_compactions(db *d);
+
 /* Log through the engine's log function: "mtgate: <what>: <detail>". */
 void db_log(db *d, const char *what, const char *detail);
 

@@ -448,7 +448,8 @@ static void put_bytes(unsigned char **w, unsigned cf, const void *k,
 	p[1] = (unsigned char)klen;
 	p[2] = (unsigned char)vlen;
 	p[3] = (unsigned char)(vlen >> 8);
-	memcpy(p + 4, k, klen);
+	if (klen > 0) /* a counter reset has no key */
+		memcpy(p + 4, k, klen);
 	memcpy(p + 4 + klen, v, vlen);
 	*w = p + 4 + klen + vlen;
 }
@@ -923,8 +924,8 @@ int shard_query(shard *s, uint64_t number, int64_t now_ms, mtgate_consent *out,
 
 /* ---- recovery ---------------------------------------------------------------------- */
 
-int shard_load_consent(shard *s, uint64_t number, uint32_t program,
-		       const codec_consent *c)
+/* The slot word of a stored consent (recovery). */
+uint64_t shard_consent_meta(uint32_t program, const codec_consent *c)
 {
 	static const unsigned mem[] = {
 		[MTGATE_STATE_NONE] = STORE_ST_NONE,
@@ -932,16 +933,11 @@ int shard_load_consent(shard *s, uint64_t number, uint32_t program,
 		[MTGATE_STATE_OPTED_OUT] = STORE_ST_OUT,
 		[MTGATE_STATE_PENDING] = STORE_ST_PENDING,
 	};
-	store_slot *sl =
-		table_upsert(&s->table, store_hash(number), number, program);
 	unsigned st = mem[c->state];
 
-	if (sl == NULL)
-		return MTGATE_ENOMEM;
 	if (c->state == MTGATE_STATE_OPTED_OUT && c->voided_by)
 		st = STORE_ST_VOID;
-	sl->meta = slot_meta(program, st, false, c->granted, 0);
-	return 0;
+	return slot_meta(program, st, false, c->granted, 0);
 }
 
 /* Counters, replayed from the counter log in write order: each entry

@@ -113,3 +113,20 @@ size_t table_bytes(const store_table *t)
 {
 	return t->slots ? t->map_len : 0;
 }
+
+/* Recovery: the keys come from RocksDB, where each (number, program) is one
+ * key, so no slot is looked up first. The home line of slot i + 8 is
+ * fetched while slot i is placed. */
+#define LOAD_AHEAD 8
+
+int table_load(store_table *t, const store_slot *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i + LOAD_AHEAD < n)
+			table_prefetch(t, store_hash(src[i + LOAD_AHEAD].number));
+		if (t->used + 1 >= t->grow_at && table_grow(t) < 0)
+			return -1;
+		table_place(t, &src[i]);
+	}
+	return 0;
+}

@@ -129,6 +129,10 @@ static inline store_slot *table_find(store_table *t, uint64_t hash,
 store_slot *table_upsert(store_table *t, uint64_t hash, uint64_t number,
 			 uint32_t program);
 
+/* Insert n slots whose (number, program) is not in the table yet (the
+ * recovery scan). Returns -1 only when memory runs out. */
+int table_load(store_table *t, const store_slot *src, size_t n);
+
 /* Index of the first slot of number's probe run (walk until an empty slot,
  * wrapping at cap, and match number). */
 static inline uint64_t table_run_start(const store_table *t, uint64_t hash)

@@ -413,6 +413,9 @@ typedef struct mtgate_stats {
 	uint64_t gates;               /* decisions made (all shards, approximate
 				    * while owners run) */
 	bool readonly;                /* a storage failure stopped writes */
+	uint64_t recovered;   /* consents rebuilt from storage at open */
+	uint64_t recovery_ms; /* time open spent rebuilding the store */
+	uint64_t recovery_counters_ms; /* of which replaying the counter log */
 } mtgate_stats;
 
 /* Any thread. Values are read from each shard without stopping it. */

@@ -25,16 +25,21 @@
  *                       bytes_per_consent (store_bytes / consents) and
  *                       consents from mtgate_engine_stats.
  *   BM_GateDryRun       as BM_GateBatch in DRY_RUN mode (nothing counted).
- *   BM_OptinDurable     fsynced consent changes: about 4096 in flight with
+ *   BM_OptinDurable     fsynced consent changes: about 16384 in flight
+ *                       (a server with that many clients waiting on a
+ *                       change; group commit takes what has arrived) with
  *                       mtgate_owner_submit, each an opt-out of an opted-in
  *                       consent or an opt-in of an opted-out one (so each is
  *                       a real change and the store keeps N consents), reaped
- *                       with mtgate_shard_poll. Real time.
+ *                       with mtgate_shard_poll (sleeping 50 us when there is
+ *                       nothing to reap, as an owner would block). Real time.
  *   BM_Recovery         mtgate_engine_close + mtgate_engine_open of the
  *                       loaded store (the reopen sizes its table from
  *                       RocksDB's key estimate: expected_consents=0).
- *                       Real time; items = consents recovered; recovery_s,
- *                       close_s, open_s. Registered last, so it runs after
+ *                       Real time, three iterations; items = consents
+ *                       recovered; recovery_s, close_s, open_s, and of
+ *                       open_s consents_s (the scan) and counters_s (the
+ *                       counter log replay). Registered last, so it runs after
  *                       the other benchmarks of its size.
  *   Gates poll the shard (counter flush, stats) and read the clock once per
  *   16384 decisions, as an owner loop would between batches. After each

@@ -400,6 +400,10 @@ int engine_recover(mtgate_engine *eng)
 	    (rc = load_consents(eng, &records)) < 0)
 		return rc;
 	t1 = now_s();
+	/* RocksDB's key estimate counts overwritten keys more than once. */
+	for (unsigned i = 0; i < eng->nshards; i++)
+		if (table_fit(&eng->shards[i].table) < 0)
+			return MTGATE_ENOMEM;
 	if ((rc = load_counters(eng)) < 0)
 		return rc;
 	for (unsigned i = 0; i < eng->nshards; i++)

@@ -69,12 +69,11 @@ static void table_place(store_table *t, const store_slot *src)
 	t->used++;
 }
 
-/* Rebuild at 7/5 the size (load 3/4 becomes 15/28). Keeps each number's run contiguous because
+/* Rebuild at cap slots. Keeps each number's run contiguous because
  * placement depends on the number alone. */
-static int table_grow(store_table *t)
+static int table_rebuild(store_table *t, uint64_t cap)
 {
 	store_table old = *t;
-	uint64_t cap = t->cap + t->cap * 2 / 5;
 
 	if (table_alloc(t, cap) < 0) {
 		*t = old;
@@ -89,6 +88,19 @@ static int table_grow(store_table *t)
 	return 0;
 }
 
+static int table_grow(store_table *t)
+{
+	return table_rebuild(t, t->cap + t->cap * 2 / 5);
+}
+
+int table_fit(store_table *t)
+{
+	uint64_t cap = t->used + t->used * 3 / 5;
+
+	if (t->used * 28 >= t->cap * 15 || cap < 64)
+		return 0;
+	return table_rebuild(t, cap);
+}
 store_slot *table_upsert(store_table *t, uint64_t hash, uint64_t number,
 			 uint32_t program)
 {

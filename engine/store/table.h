@@ -133,6 +133,11 @@ store_slot *table_upsert(store_table *t, uint64_t hash, uint64_t number,
  * recovery scan). Returns -1 only when memory runs out. */
 int table_load(store_table *t, const store_slot *src, size_t n);
 
+/* After a bulk load sized from an estimate: rebuild at load 5/8 if the
+ * table came out emptier than the growth policy allows (15/28). Returns -1
+ * only when memory runs out. */
+int table_fit(store_table *t);
+
 /* Index of the first slot of number's probe run (walk until an empty slot,
  * wrapping at cap, and match number). */
 static inline uint64_t table_run_start(const store_table *t, uint64_t hash)

@@ -1,5 +1,7 @@
 /* Error strings and reason tokens: the one table each. */
+#include "mtgate/client.h"
 #include "mtgate/engine.h"
+#include "mtgate/protocol.h"
 
 static const char *const errs[] = {
 	[MTGATE_EINVAL - MTGATE_ERR_FIRST] = "invalid argument",
@@ -56,14 +58,65 @@ _Static_assert(sizeof(errs) / sizeof(errs[0]) ==
 		       MTGATE_ERR_LAST - MTGATE_ERR_FIRST,
 	       "every error code has a string");
 
+/* The client library's own codes (include/mtgate/client.h). */
+static const char *const client_errs[] = {
+	[MTGATE_EADDR - MTGATE_CLIENT_ERR_FIRST] =
+		"bad server address (expected HOST:PORT)",
+	[MTGATE_ECONNECT - MTGATE_CLIENT_ERR_FIRST] =
+		"could not connect to the server",
+	[MTGATE_EIO - MTGATE_CLIENT_ERR_FIRST] =
+		"reading from or writing to the server failed",
+	[MTGATE_EDISCONNECTED - MTGATE_CLIENT_ERR_FIRST] =
+		"the server closed the connection",
+	[MTGATE_EPROTO - MTGATE_CLIENT_ERR_FIRST] =
+		"the server sent a malformed frame",
+	[MTGATE_ETIMEOUT - MTGATE_CLIENT_ERR_FIRST] =
+		"the server did not answer in time",
+	[MTGATE_ENOKEY - MTGATE_CLIENT_ERR_FIRST] =
+		"no key: give --key, --key-file or MTGATE_KEY",
+	[MTGATE_ETOOBIG - MTGATE_CLIENT_ERR_FIRST] =
+		"request is over the protocol's limits",
+};
+
+_Static_assert(sizeof(client_errs) / sizeof(client_errs[0]) ==
+		       MTGATE_CLIENT_ERR_LAST - MTGATE_CLIENT_ERR_FIRST,
+	       "every client error code has a string");
+
+/* Protocol statuses the server answered (MTGATE_ESTATUS(s)). */
+static const char *const status_errs[MTGATE_ST_PROTO_MAX] = {
+	[MTGATE_ST_BAD_MAGIC] = "server: bad magic",
+	[MTGATE_ST_BAD_VERSION] = "server: unsupported protocol version",
+	[MTGATE_ST_FRAME_TOO_LARGE] = "server: frame too large",
+	[MTGATE_ST_TRUNCATED] = "server: truncated frame",
+	[MTGATE_ST_BAD_HEADER] = "server: bad frame header",
+	[MTGATE_ST_BAD_OPCODE] = "server: unknown opcode",
+	[MTGATE_ST_BAD_BODY] = "server: bad request body",
+	[MTGATE_ST_BATCH_TOO_LARGE] = "server: batch too large",
+	[MTGATE_ST_BAD_NUMBER] = "server: bad number",
+	[MTGATE_ST_NOT_AUTHENTICATED] = "server: not authenticated",
+	[MTGATE_ST_AUTH_FAILED] = "authentication failed",
+	[MTGATE_ST_FORBIDDEN] = "forbidden: operator only",
+	[MTGATE_ST_CLOCK_DISABLED] =
+		"the server is not running with --test-clock",
+	[MTGATE_ST_TOO_MANY_CONNECTIONS] = "server: too many connections",
+	[MTGATE_ST_SHUTTING_DOWN] = "server: shutting down",
+	[MTGATE_ST_INTERNAL] = "server: internal error",
+};
+
 const char *mtgate_strerror(int err)
 {
 	if (err == 0)
 		return "success";
-	if (err < MTGATE_ERR_FIRST || err >= MTGATE_ERR_LAST ||
-	    errs[err - MTGATE_ERR_FIRST] == 0)
-		return "unknown error";
-	return errs[err - MTGATE_ERR_FIRST];
+	if (err >= MTGATE_ERR_FIRST && err < MTGATE_ERR_LAST &&
+	    errs[err - MTGATE_ERR_FIRST] != NULL)
+		return errs[err - MTGATE_ERR_FIRST];
+	if (err >= MTGATE_CLIENT_ERR_FIRST && err < MTGATE_CLIENT_ERR_LAST)
+		return client_errs[err - MTGATE_CLIENT_ERR_FIRST];
+	if (err > MTGATE_ESTATUS_BASE &&
+	    err < MTGATE_ESTATUS(MTGATE_ST_PROTO_MAX) &&
+	    status_errs[err - MTGATE_ESTATUS_BASE] != NULL)
+		return status_errs[err - MTGATE_ESTATUS_BASE];
+	return "unknown error";
 }
 
 static const char *const tokens[MTGATE_REASON_MAX] = {

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       liburing-dev libjemalloc-dev libxxhash-dev librocksdb-dev
-      libcmocka-dev libbenchmark-dev libicu-dev)
+      libcmocka-dev libbenchmark-dev libicu-dev
+      libsodium-dev libinih-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -1,0 +1,185 @@
+/*
+ * libmtgate: the client library of mtgated's binary protocol
+ * (docs/protocol.md).
+ *
+ * A connection (mtgate_conn) is one TCP connection to one server,
+ * authenticated with one key. It is not thread-safe: use one per thread.
+ *
+ * Two ways to talk:
+ *   - blocking calls, one per opcode (mtgate_c_gate, mtgate_c_optin, ...):
+ *     send one request, wait for its answer;
+ *   - the pipeline: mtgate_c_send_* queue requests (tagged), mtgate_c_flush
+ *     writes them, mtgate_c_recv reads one answer at a time, in whatever
+ *     order the server sends them (match by tag).
+ *
+ * Errors: every function returns 0 or a negative code. Codes come from
+ * three ranges, all named by mtgate_strerror():
+ *   - the engine's (MTGATE_ENOPROGRAM, MTGATE_EVOID, ...), when the server
+ *     refused a request for an engine reason;
+ *   - MTGATE_ESTATUS(s), when the server answered protocol status s
+ *     (MTGATE_ST_FORBIDDEN, ...);
+ *   - this library's own (MTGATE_ECONNECT, MTGATE_EIO, ...).
+ * After a server error, mtgate_c_last_error() gives the server's text.
+ * After MTGATE_EIO, MTGATE_EDISCONNECTED or MTGATE_EPROTO the connection is
+ * unusable: close it.
+ *
+ * Memory: strings passed in are borrowed for the call. Results that hold
+ * strings state who owns them.
+ */
+#ifndef MTGATE_CLIENT_H
+#define MTGATE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtgate/engine.h"
+#include "mtgate/protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+	MTGATE_CLIENT_ERR_FIRST = -7300,
+	MTGATE_EADDR = MTGATE_CLIENT_ERR_FIRST, /* bad HOST:PORT */
+	MTGATE_ECONNECT,      /* could not connect */
+	MTGATE_EIO,           /* socket read or write failed */
+	MTGATE_EDISCONNECTED, /* the server closed the connection */
+	MTGATE_EPROTO,        /* the server sent a malformed frame */
+	MTGATE_ETIMEOUT,      /* no answer in time */
+	MTGATE_ENOKEY,        /* no key given and none readable */
+	MTGATE_ETOOBIG,       /* request over the protocol's limits */
+	MTGATE_CLIENT_ERR_LAST
+};
+
+/* A protocol status s (1 .. MTGATE_ST_PROTO_MAX - 1) answered by the
+ * server. Engine errors come back as the engine's own codes. */
+#define MTGATE_ESTATUS_BASE (-7200)
+#define MTGATE_ESTATUS(s) (MTGATE_ESTATUS_BASE + (int)(s))
+
+typedef struct mtgate_conn mtgate_conn; /* opaque */
+
+/*
+ * Connect to "HOST:PORT" (NULL: "127.0.0.1:7411") and send HELLO with key
+ * (NULL: connect without authenticating; only PING works then).
+ * timeout_ms bounds connect and every later wait (0: no limit).
+ * *out is freed by mtgate_c_close. On a failed HELLO the error is returned
+ * and nothing is left open.
+ */
+int mtgate_c_connect(const char *addr, const char *key, int timeout_ms,
+		     mtgate_conn **out);
+void mtgate_c_close(mtgate_conn *c);
+
+/* The server's text of the last error answer (empty if none). Owned by c,
+ * valid until the next call on c. */
+const char *mtgate_c_last_error(const mtgate_conn *c);
+
+/* What HELLO answered. */
+const mtgate_wire_hello_resp *mtgate_c_hello(const mtgate_conn *c);
+
+/* The file descriptor (for poll). */
+int mtgate_c_fd(const mtgate_conn *c);
+
+/* ---- blocking calls ---------------------------------------------------------- */
+
+int mtgate_c_ping(mtgate_conn *c);
+int mtgate_c_gate(mtgate_conn *c, uint64_t number, uint32_t program,
+		  mtgate_mode mode, mtgate_reason *reason_out);
+/* n <= MTGATE_PROTO_BATCH_MAX; out[i] answers reqs[i]. */
+int mtgate_c_gate_batch(mtgate_conn *c, const mtgate_gate_req *reqs,
+			uint32_t n, mtgate_mode mode, mtgate_reason *out);
+
+/* Counts of consents the request changed and found already so. */
+typedef struct mtgate_c_changes {
+	uint32_t changed;
+	uint32_t unchanged;
+} mtgate_c_changes;
+
+/* at_ms 0 = now; source may be NULL. */
+int mtgate_c_optin(mtgate_conn *c, uint64_t number, uint32_t program,
+		   mtgate_channel channel, const char *source, int64_t at_ms,
+		   mtgate_c_changes *out);
+/* program 0 with short_code: every program of the caller on it (SC:ALL). */
+int mtgate_c_optout(mtgate_conn *c, uint64_t number, uint32_t program,
+		    const char *short_code, mtgate_channel channel,
+		    const char *source, mtgate_c_changes *out);
+int mtgate_c_deactivate(mtgate_conn *c, uint64_t number,
+			mtgate_deact_reason reason, int64_t at_ms,
+			const char *source, mtgate_c_changes *out);
+
+/* QUERY: up to cap records into recs (caller-owned; source is copied),
+ * *n_out the total. deact may be NULL. */
+int mtgate_c_query(mtgate_conn *c, uint64_t number, mtgate_consent *recs,
+		   size_t cap, size_t *n_out, mtgate_deactivation *deact);
+
+/*
+ * A program as the client sees it: the engine's definition, with strings
+ * owned by the mtgate_c_program (freed by mtgate_c_program_free).
+ */
+typedef struct mtgate_c_program {
+	mtgate_program_def def;
+	char *mem; /* backing store of def's strings */
+} mtgate_c_program;
+void mtgate_c_program_free(mtgate_c_program *p);
+
+/* Define (def->id 0) or replace (def->id set); *id_out gets the id. */
+int mtgate_c_program_put(mtgate_conn *c, const mtgate_program_def *def,
+			 uint32_t *id_out);
+/* By id, or with id 0 by short code and keyword. */
+int mtgate_c_program_get(mtgate_conn *c, uint32_t id, const char *short_code,
+			 const char *keyword, mtgate_c_program *out);
+/* Every program the caller may see, ids ascending. *out is an array of *n
+ * programs, freed with mtgate_c_program_list_free. */
+int mtgate_c_program_list(mtgate_conn *c, mtgate_c_program **out, size_t *n);
+void mtgate_c_program_list_free(mtgate_c_program *list, size_t n);
+
+/* Operator only. key_out gets the new tenant's key (a NUL-terminated
+ * string of at most MTGATE_PROTO_KEY_MAX bytes). */
+int mtgate_c_tenant_add(mtgate_conn *c, const char *name, uint32_t *id_out,
+			char key_out[MTGATE_PROTO_KEY_MAX + 1]);
+
+/* vals[i] for i < MTGATE_STAT_MAX (enum mtgate_stat); *n_out the count the
+ * server sent (later servers may send more; extra ones are dropped). */
+int mtgate_c_stats(mtgate_conn *c, uint64_t vals[MTGATE_STAT_MAX],
+		   size_t *n_out);
+
+/* op: MTGATE_CLOCK_READ, _SET (value = time), _ADVANCE (value = ms). */
+int mtgate_c_clock(mtgate_conn *c, int op, int64_t value_ms,
+		   int64_t *now_out);
+
+/* ---- the pipeline ------------------------------------------------------------------ */
+
+/* Queue requests (nothing is sent until mtgate_c_flush, or until the send
+ * buffer fills, which flushes). The tag is the caller's. */
+int mtgate_c_send_gate(mtgate_conn *c, uint64_t tag, uint64_t number,
+		       uint32_t program, mtgate_mode mode);
+int mtgate_c_send_gate_batch(mtgate_conn *c, uint64_t tag,
+			     const mtgate_gate_req *reqs, uint32_t n,
+			     mtgate_mode mode);
+/* Any frame: opcode and body (body_len bytes, already encoded). */
+int mtgate_c_send_raw(mtgate_conn *c, uint64_t tag, uint8_t opcode,
+		      const void *body, uint32_t body_len);
+int mtgate_c_flush(mtgate_conn *c);
+
+/* One answer. Body points into c's buffer, valid until the next call on
+ * c. Returns 0 with the header filled in (status may be an error: the
+ * frame is still a valid answer), or a negative code. */
+int mtgate_c_recv(mtgate_conn *c, mtgate_wire_header *hdr,
+		  const uint8_t **body);
+
+/* For a received GATE or GATE_BATCH answer: the reasons (n for a batch). */
+int mtgate_c_decode_gate(const mtgate_wire_header *hdr, const uint8_t *body,
+			 mtgate_reason *reason);
+int mtgate_c_decode_batch(const mtgate_wire_header *hdr, const uint8_t *body,
+			  mtgate_reason *out, uint32_t cap, uint32_t *n_out);
+
+/* ---- helpers shared by the tools ------------------------------------------------------- */
+
+/* The error code of an answer with status st (0 for OK). */
+int mtgate_c_status_error(unsigned st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MTGATE_CLIENT_H */

@@ -59,6 +59,27 @@ void engine_log(mtgate_engine *eng, const char *fmt, ...)
 		fprintf(stderr, "%s\n", msg);
 }
 
+int engine_put_durable(mtgate_engine *eng, enum db_cf cf, const void *key,
+		       size_t klen, const void *val, size_t vlen)
+{
+	rocksdb_writebatch_t *wb;
+	int rc;
+
+	if (atomic_load(&eng->write_error) != 0)
+		return MTGATE_EREADONLY;
+	wb = rocksdb_writebatch_create();
+	if (wb == NULL)
+		return MTGATE_ENOMEM;
+	rocksdb_writebatch_put_cf(wb, eng->db.cf[cf], key, klen, val, vlen);
+	rc = db_write(&eng->db, wb, eng->opts.durable);
+	rocksdb_writebatch_destroy(wb);
+	if (rc < 0) {
+		int zero = 0;
+		atomic_compare_exchange_strong(&eng->write_error, &zero, rc);
+	}
+	return rc;
+}
+
 void shard_wake(shard *s)
 {
 	atomic_fetch_add_explicit(&s->wake, 1, memory_order_release);
@@ -155,7 +176,8 @@ typedef struct gate_call {
 static void gate_run(shard *s, task *t)
 {
 	gate_call *c = (gate_call *)t;
-	shard_gate_batch(s, c->reqs, c->idx, c->n, c->mode, c->now_ms, c->out);
+	shard_gate_batch(s, c->reqs, c->idx, c->n, c->mode, c->now_ms,
+			 MTGATE_TENANT_ANY, c->out);
 	waiter_done(c->w);
 }
 
@@ -242,6 +264,15 @@ int mtgate_owner_gate_batch(mtgate_engine *eng, const mtgate_gate_req *reqs,
 			    size_t n, mtgate_mode mode, int64_t now_ms,
 			    mtgate_reason *out)
 {
+	return mtgate_owner_gate_batch_as(eng, MTGATE_TENANT_ANY, reqs, n, mode,
+					  now_ms, out);
+}
+
+int mtgate_owner_gate_batch_as(mtgate_engine *eng, uint32_t tenant,
+			       const mtgate_gate_req *reqs, size_t n,
+			       mtgate_mode mode, int64_t now_ms,
+			       mtgate_reason *out)
+{
 	int rc;
 
 	if ((rc = gate_args_ok(eng, mode)) < 0)
@@ -252,16 +283,16 @@ int mtgate_owner_gate_batch(mtgate_engine *eng, const mtgate_gate_req *reqs,
 		if (!shard_owned(&eng->shards[0]))
 			return MTGATE_ENOTOWNER;
 		return shard_gate_batch(&eng->shards[0], reqs, NULL, n, mode,
-					now_ms, out);
+					now_ms, tenant, out);
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!shard_owned(
-			    &eng->shards[mtgate_shard_of(eng, reqs[i].number)]))
+		if (!shard_owned(&eng->shards[mtgate_shard_of(eng,
+							      reqs[i].number)]))
 			return MTGATE_ENOTOWNER;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = (uint32_t)i;
 		shard *s = &eng->shards[mtgate_shard_of(eng, reqs[i].number)];
-		shard_gate_batch(s, reqs, &k, 1, mode, now_ms, out);
+		shard_gate_batch(s, reqs, &k, 1, mode, now_ms, tenant, out);
 	}
 	return 0;
 }

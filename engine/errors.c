@@ -52,6 +52,8 @@ static const char *const errs[] = {
 	[MTGATE_ECLOSED - MTGATE_ERR_FIRST] = "engine is closing",
 	[MTGATE_ENOTOWNER - MTGATE_ERR_FIRST] =
 		"called off the shard's owner thread",
+	[MTGATE_ETENANT_DUP - MTGATE_ERR_FIRST] =
+		"a tenant with this name already exists",
 };
 
 _Static_assert(sizeof(errs) / sizeof(errs[0]) ==

@@ -211,6 +211,10 @@ uintptr_t engine_thread_token(void);
 void engine_log(mtgate_engine *eng, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void shard_wake(shard *s);
+/* One put, fsynced before it returns (admin records: programs, tenants).
+ * A failure makes the engine read-only, as a failed commit does. */
+int engine_put_durable(mtgate_engine *eng, enum db_cf cf, const void *key,
+		       size_t klen, const void *val, size_t vlen);
 int64_t mono_ms(void);
 
 /* committer.c */
@@ -225,7 +229,7 @@ int shard_poll(shard *s);
 void shard_post(shard *s, task *t);
 bool shard_idle(shard *s);
 int shard_gate_batch(shard *s, const mtgate_gate_req *reqs, const uint32_t *idx,
-		     size_t n, mtgate_mode mode, int64_t now_ms,
+		     size_t n, mtgate_mode mode, int64_t now_ms, uint32_t tenant,
 		     mtgate_reason *out);
 int shard_submit(shard *s, const mtgate_change *chg, mtgate_done_fn done,
 		 void *arg);

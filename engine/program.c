@@ -155,29 +155,16 @@ static int persist(mtgate_engine *eng, const prog_version *p)
 {
 	unsigned char key[CODEC_KEY_PROGRAM], *val = NULL;
 	size_t vlen;
-	rocksdb_writebatch_t *wb;
-	int rc;
+	int rc = codec_program_encode(&p->def, &val, &vlen);
 
-	if (atomic_load(&eng->write_error) != 0)
-		return MTGATE_EREADONLY;
-	rc = codec_program_encode(&p->def, &val, &vlen);
 	if (rc < 0)
 		return rc;
 	codec_key_program(key, p->def.id);
-	wb = rocksdb_writebatch_create();
-	rocksdb_writebatch_put_cf(wb, eng->db.cf[DB_CF_PROGRAMS],
-				  (const char *)key, sizeof(key),
-				  (const char *)val, vlen);
-	rc = db_write(&eng->db, wb, eng->opts.durable);
-	rocksdb_writebatch_destroy(wb);
+	rc = engine_put_durable(eng, DB_CF_PROGRAMS, key, sizeof(key), val,
+				vlen);
 	free(val);
-	if (rc < 0) {
-		int zero = 0;
-		atomic_compare_exchange_strong(&eng->write_error, &zero, rc);
-	}
 	return rc;
 }
-
 static int define_locked(mtgate_engine *eng, const mtgate_program_def *def,
 			 uint32_t *id_out)
 {

@@ -6,6 +6,7 @@
 
 static const char *const cf_names[DB_CF_MAX] = {
 	"default", "programs", "consents", "counters", "deactivations", "audit",
+	"tenants",
 };
 
 void db_log(db *d, const char *what, const char *detail)

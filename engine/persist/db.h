@@ -22,6 +22,7 @@ enum db_cf {
 	DB_CF_COUNTERS,
 	DB_CF_DEACT,
 	DB_CF_AUDIT, /* reserved for the audit log */
+	DB_CF_TENANTS,
 	DB_CF_MAX
 };
 

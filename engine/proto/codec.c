@@ -51,19 +51,18 @@ static inline void le_store(uint8_t *p, uint64_t v, int n)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-#define RD_INT(bits)                                          \
-	uint##bits##_t proto_rd_u##bits(proto_rd *r)          \
-	{                                                     \
-		const uint8_t *p = rd_take(r, bits / 8);      \
-		return p ? (uint##bits##_t)le_load(p, bits / 8) \
-			 : 0;                                 \
+#define RD_INT(bits)                                                           \
+	uint##bits##_t proto_rd_u##bits(proto_rd *r)                           \
+	{                                                                      \
+		const uint8_t *p = rd_take(r, bits / 8);                       \
+		return p ? (uint##bits##_t)le_load(p, bits / 8) : 0;           \
 	}
-#define WR_INT(bits)                                           \
-	void proto_wr_u##bits(proto_wr *w, uint##bits##_t v)   \
-	{                                                      \
-		uint8_t *p = wr_take(w, bits / 8);             \
-		if (p != NULL)                                 \
-			le_store(p, v, bits / 8);              \
+#define WR_INT(bits)                                                           \
+	void proto_wr_u##bits(proto_wr *w, uint##bits##_t v)                   \
+	{                                                                      \
+		uint8_t *p = wr_take(w, bits / 8);                             \
+		if (p != NULL)                                                 \
+			le_store(p, v, bits / 8);                              \
 	}
 RD_INT(8)
 RD_INT(16)
@@ -106,75 +105,78 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 /* ---- fixed parts, from field lists ----------------------------------------------- */
 
 /* Field kinds: U8..U64 unsigned, I64 signed, PAD a zero array. */
-#define F_ENC_U8(f) proto_wr_u8(w, v->f);
+#define F_ENC_U8(f)  proto_wr_u8(w, v->f);
 #define F_ENC_U16(f) proto_wr_u16(w, v->f);
 #define F_ENC_U32(f) proto_wr_u32(w, v->f);
 #define F_ENC_U64(f) proto_wr_u64(w, v->f);
 #define F_ENC_I64(f) proto_wr_u64(w, (uint64_t)v->f);
-#define F_ENC_PAD(f)                                              \
-	{                                                         \
-		uint8_t *z = wr_take(w, sizeof(v->f));            \
-		if (z != NULL)                                    \
-			memset(z, 0, sizeof(v->f));               \
+#define F_ENC_PAD(f)                                                           \
+	{                                                                      \
+		uint8_t *z = wr_take(w, sizeof(v->f));                         \
+		if (z != NULL)                                                 \
+			memset(z, 0, sizeof(v->f));                            \
 	}
-#define F_DEC_U8(f) v->f = proto_rd_u8(r);
+#define F_DEC_U8(f)  v->f = proto_rd_u8(r);
 #define F_DEC_U16(f) v->f = proto_rd_u16(r);
 #define F_DEC_U32(f) v->f = proto_rd_u32(r);
 #define F_DEC_U64(f) v->f = proto_rd_u64(r);
 #define F_DEC_I64(f) v->f = (int64_t)proto_rd_u64(r);
-#define F_DEC_PAD(f)                      \
-	rd_take(r, sizeof(v->f));         \
+#define F_DEC_PAD(f)                                                           \
+	rd_take(r, sizeof(v->f));                                              \
 	memset(&v->f, 0, sizeof(v->f));
 
 #define X_ENC(kind, f) F_ENC_##kind(f)
 #define X_DEC(kind, f) F_DEC_##kind(f)
 
-#define PROTO_CODEC_DEF(name, FIELDS)                                     \
-	void proto_enc_##name(proto_wr *w, const mtgate_wire_##name *v)   \
-	{                                                                 \
-		FIELDS(X_ENC)                                             \
-	}                                                                 \
-	void proto_dec_##name(proto_rd *r, mtgate_wire_##name *v)         \
-	{                                                                 \
-		FIELDS(X_DEC)                                             \
+#define PROTO_CODEC_DEF(name, FIELDS)                                          \
+	void proto_enc_##name(proto_wr *w, const mtgate_wire_##name *v)        \
+	{                                                                      \
+		FIELDS(X_ENC)                                                  \
+	}                                                                      \
+	void proto_dec_##name(proto_rd *r, mtgate_wire_##name *v)              \
+	{                                                                      \
+		FIELDS(X_DEC)                                                  \
 	}
 
 #define HELLO_REQ(X) X(U16, version) X(U16, key_len)
-#define HELLO_RESP(X)                                                  \
-	X(U32, credential) X(U8, role) X(U8, test_clock) X(U16, threads) \
-	X(U32, frame_body_max) X(U32, batch_max)
-#define GATE_REQ(X) X(U64, number) X(U32, program) X(U8, mode) X(PAD, pad)
-#define GATE_RESP(X) X(U8, reason) X(PAD, pad)
-#define BATCH_REQ(X) X(U32, count) X(U8, mode) X(PAD, pad)
+#define HELLO_RESP(X)                                                          \
+	X(U32, credential)                                                     \
+	X(U8, role) X(U8, test_clock) X(U16, threads) X(U32, frame_body_max)   \
+		X(U32, batch_max)
+#define GATE_REQ(X)   X(U64, number) X(U32, program) X(U8, mode) X(PAD, pad)
+#define GATE_RESP(X)  X(U8, reason) X(PAD, pad)
+#define BATCH_REQ(X)  X(U32, count) X(U8, mode) X(PAD, pad)
 #define BATCH_RESP(X) X(U32, count) X(U32, pad)
-#define OPTIN_REQ(X)                                                   \
-	X(U64, number) X(U32, program) X(U8, channel) X(U8, pad)       \
-	X(U16, source_len) X(I64, at_ms)
-#define OPTOUT_REQ(X)                                                  \
-	X(U64, number) X(U32, program) X(U8, channel) X(U8, sc_len)    \
-	X(U16, source_len)
-#define DEACT_REQ(X)                                                   \
-	X(U64, number) X(U8, reason) X(U8, pad) X(U16, source_len)     \
-	X(U32, pad2) X(I64, at_ms)
+#define OPTIN_REQ(X)                                                           \
+	X(U64, number)                                                         \
+	X(U32, program) X(U8, channel) X(U8, pad) X(U16, source_len)           \
+		X(I64, at_ms)
+#define OPTOUT_REQ(X)                                                          \
+	X(U64, number)                                                         \
+	X(U32, program) X(U8, channel) X(U8, sc_len) X(U16, source_len)
+#define DEACT_REQ(X)                                                           \
+	X(U64, number)                                                         \
+	X(U8, reason) X(U8, pad) X(U16, source_len) X(U32, pad2) X(I64, at_ms)
 #define CHANGE_RESP(X) X(U32, changed) X(U32, unchanged)
-#define QUERY_REQ(X) X(U64, number)
-#define QUERY_RESP(X)                                                  \
+#define QUERY_REQ(X)   X(U64, number)
+#define QUERY_RESP(X)                                                          \
 	X(U8, deact_reason) X(PAD, pad) X(U32, count) X(I64, deact_at_ms)
-#define CONSENT_REC(X)                                                 \
-	X(U32, program) X(U8, state) X(U8, channel) X(U8, voided_by)   \
-	X(U8, pad) X(I64, changed_at_ms) X(U32, used) X(U32, limit)    \
-	X(U16, source_len) X(U16, pad2) X(U32, pad3)
-#define PROGRAM_REC(X)                                                 \
-	X(U32, id) X(U32, tenant) X(U8, kind) X(U8, period)            \
-	X(U8, double_opt_in) X(U8, pad) X(U32, limit)
-#define PROGRAM_GET_REQ(X)                                             \
-	X(U32, id) X(U8, sc_len) X(U8, kw_len) X(U16, pad)
-#define PROGRAM_LIST_REQ(X) X(U32, after_id) X(U32, max)
+#define CONSENT_REC(X)                                                         \
+	X(U32, program)                                                        \
+	X(U8, state) X(U8, channel) X(U8, voided_by) X(U8, pad)                \
+		X(I64, changed_at_ms) X(U32, used) X(U32, limit)               \
+			X(U16, source_len) X(U16, pad2) X(U32, pad3)
+#define PROGRAM_REC(X)                                                         \
+	X(U32, id)                                                             \
+	X(U32, tenant) X(U8, kind) X(U8, period) X(U8, double_opt_in)          \
+		X(U8, pad) X(U32, limit)
+#define PROGRAM_GET_REQ(X)   X(U32, id) X(U8, sc_len) X(U8, kw_len) X(U16, pad)
+#define PROGRAM_LIST_REQ(X)  X(U32, after_id) X(U32, max)
 #define PROGRAM_LIST_RESP(X) X(U32, count) X(U32, more)
-#define TENANT_RESP(X) X(U32, tenant) X(U16, key_len) X(U16, pad)
-#define STATS_RESP(X) X(U32, count) X(U32, pad)
-#define CLOCK_REQ(X) X(U8, op) X(PAD, pad) X(I64, value_ms)
-#define CLOCK_RESP(X) X(I64, now_ms)
+#define TENANT_RESP(X)       X(U32, tenant) X(U16, key_len) X(U16, pad)
+#define STATS_RESP(X)        X(U32, count) X(U32, pad)
+#define CLOCK_REQ(X)         X(U8, op) X(PAD, pad) X(I64, value_ms)
+#define CLOCK_RESP(X)        X(I64, now_ms)
 
 PROTO_CODEC_DEF(hello_req, HELLO_REQ)
 PROTO_CODEC_DEF(hello_resp, HELLO_RESP)
@@ -200,9 +202,10 @@ PROTO_CODEC_DEF(clock_resp, CLOCK_RESP)
 
 /* ---- the header ----------------------------------------------------------------- */
 
-#define HEADER(X)                                                      \
-	X(U16, magic) X(U8, version) X(U8, opcode) X(U16, flags)       \
-	X(U16, status) X(U64, tag) X(U32, body_len) X(U32, reserved)
+#define HEADER(X)                                                              \
+	X(U16, magic)                                                          \
+	X(U8, version) X(U8, opcode) X(U16, flags) X(U16, status) X(U64, tag)  \
+		X(U32, body_len) X(U32, reserved)
 
 void proto_header_enc(uint8_t out[MTGATE_PROTO_HEADER_LEN],
 		      const mtgate_wire_header *v)
@@ -246,8 +249,7 @@ unsigned proto_header_check(const mtgate_wire_header *h, const char **why)
 
 /* ---- batch entries ---------------------------------------------------------------- */
 
-void proto_dec_batch_entries(const uint8_t *p, uint32_t n,
-			     mtgate_gate_req *out)
+void proto_dec_batch_entries(const uint8_t *p, uint32_t n, mtgate_gate_req *out)
 {
 	for (uint32_t i = 0; i < n; i++, p += sizeof(mtgate_wire_batch_entry)) {
 		out[i].number = le_load(p, 8);
@@ -255,8 +257,7 @@ void proto_dec_batch_entries(const uint8_t *p, uint32_t n,
 	}
 }
 
-void proto_enc_batch_entries(uint8_t *p, const mtgate_gate_req *in,
-			     uint32_t n)
+void proto_enc_batch_entries(uint8_t *p, const mtgate_gate_req *in, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++, p += sizeof(mtgate_wire_batch_entry)) {
 		le_store(p, in[i].number, 8);

@@ -95,8 +95,8 @@ static inline bool proto_status_fatal(unsigned st)
 
 /* ---- fixed parts of bodies --------------------------------------------------- */
 
-#define PROTO_CODEC_DECL(name)                                           \
-	void proto_enc_##name(proto_wr *w, const mtgate_wire_##name *v); \
+#define PROTO_CODEC_DECL(name)                                                 \
+	void proto_enc_##name(proto_wr *w, const mtgate_wire_##name *v);       \
 	void proto_dec_##name(proto_rd *r, mtgate_wire_##name *v);
 
 PROTO_CODEC_DECL(hello_req)
@@ -125,8 +125,7 @@ PROTO_CODEC_DECL(clock_resp)
  * caller has checked the length (n * 12 bytes at p). */
 void proto_dec_batch_entries(const uint8_t *p, uint32_t n,
 			     mtgate_gate_req *out);
-void proto_enc_batch_entries(uint8_t *p, const mtgate_gate_req *in,
-			     uint32_t n);
+void proto_enc_batch_entries(uint8_t *p, const mtgate_gate_req *in, uint32_t n);
 
 /* ---- programs ------------------------------------------------------------------- */
 

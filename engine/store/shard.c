@@ -135,13 +135,15 @@ static inline mtgate_reason gate_counted(shard *s, const prog_version *p,
 
 static inline mtgate_reason gate_one(shard *s, uint64_t number, uint32_t pid,
 				     uint64_t hash, mtgate_mode mode,
-				     int64_t now_ms)
+				     int64_t now_ms, uint32_t tenant)
 {
 	const prog_version *p = prog_get(s->eng, pid);
 	store_slot *sl;
 	uint64_t m;
 
-	if (p == NULL)
+	/* Another tenant's program is answered as if it did not exist. */
+	if (p == NULL ||
+	    (tenant != MTGATE_TENANT_ANY && p->def.tenant != tenant))
 		return MTGATE_DENY_UNKNOWN_PROGRAM;
 	sl = table_find(&s->table, hash, number, pid);
 	if (sl == NULL)
@@ -170,7 +172,7 @@ static inline mtgate_reason gate_one(shard *s, uint64_t number, uint32_t pid,
 #define GATE_AHEAD 16
 
 int shard_gate_batch(shard *s, const mtgate_gate_req *reqs, const uint32_t *idx,
-		     size_t n, mtgate_mode mode, int64_t now_ms,
+		     size_t n, mtgate_mode mode, int64_t now_ms, uint32_t tenant,
 		     mtgate_reason *out)
 {
 	uint64_t ring[GATE_AHEAD];
@@ -191,7 +193,7 @@ int shard_gate_batch(shard *s, const mtgate_gate_req *reqs, const uint32_t *idx,
 			table_prefetch(&s->table, hj);
 		}
 		out[k] = gate_one(s, reqs[k].number, reqs[k].program, h, mode,
-				  now_ms);
+				  now_ms, tenant);
 	}
 	atomic_store_explicit(
 		&s->gates,

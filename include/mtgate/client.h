@@ -43,7 +43,7 @@ extern "C" {
 enum {
 	MTGATE_CLIENT_ERR_FIRST = -7300,
 	MTGATE_EADDR = MTGATE_CLIENT_ERR_FIRST, /* bad HOST:PORT */
-	MTGATE_ECONNECT,      /* could not connect */
+	MTGATE_ECONNECT,                        /* could not connect */
 	MTGATE_EIO,           /* socket read or write failed */
 	MTGATE_EDISCONNECTED, /* the server closed the connection */
 	MTGATE_EPROTO,        /* the server sent a malformed frame */
@@ -56,7 +56,7 @@ enum {
 /* A protocol status s (1 .. MTGATE_ST_PROTO_MAX - 1) answered by the
  * server. Engine errors come back as the engine's own codes. */
 #define MTGATE_ESTATUS_BASE (-7200)
-#define MTGATE_ESTATUS(s) (MTGATE_ESTATUS_BASE + (int)(s))
+#define MTGATE_ESTATUS(s)   (MTGATE_ESTATUS_BASE + (int)(s))
 
 typedef struct mtgate_conn mtgate_conn; /* opaque */
 
@@ -87,8 +87,8 @@ int mtgate_c_ping(mtgate_conn *c);
 int mtgate_c_gate(mtgate_conn *c, uint64_t number, uint32_t program,
 		  mtgate_mode mode, mtgate_reason *reason_out);
 /* n <= MTGATE_PROTO_BATCH_MAX; out[i] answers reqs[i]. */
-int mtgate_c_gate_batch(mtgate_conn *c, const mtgate_gate_req *reqs,
-			uint32_t n, mtgate_mode mode, mtgate_reason *out);
+int mtgate_c_gate_batch(mtgate_conn *c, const mtgate_gate_req *reqs, uint32_t n,
+			mtgate_mode mode, mtgate_reason *out);
 
 /* Counts of consents the request changed and found already so. */
 typedef struct mtgate_c_changes {
@@ -145,8 +145,7 @@ int mtgate_c_stats(mtgate_conn *c, uint64_t vals[MTGATE_STAT_MAX],
 		   size_t *n_out);
 
 /* op: MTGATE_CLOCK_READ, _SET (value = time), _ADVANCE (value = ms). */
-int mtgate_c_clock(mtgate_conn *c, int op, int64_t value_ms,
-		   int64_t *now_out);
+int mtgate_c_clock(mtgate_conn *c, int op, int64_t value_ms, int64_t *now_out);
 
 /* ---- the pipeline ------------------------------------------------------------------ */
 

@@ -80,6 +80,7 @@ enum {
 	MTGATE_ECORRUPT,    /* a stored record could not be decoded */
 	MTGATE_ECLOSED,     /* engine is closing */
 	MTGATE_ENOTOWNER,   /* mtgate_owner_* called off the owner thread */
+	MTGATE_ETENANT_DUP, /* a tenant with this name already exists */
 	MTGATE_ERR_LAST
 };
 
@@ -152,6 +153,20 @@ typedef struct mtgate_program_def {
 	const char *quit_text;
 	const char *confirm_text;
 } mtgate_program_def;
+
+/* ---- tenants ------------------------------------------------------------- */
+
+/*
+ * A tenant owns programs (mtgate_program_def.tenant). The engine stores
+ * tenants for the server, which authenticates them: the digest of a
+ * tenant's key is kept, never the key.
+ */
+#define MTGATE_TENANT_DIGEST 32
+typedef struct mtgate_tenant {
+	uint32_t id; /* 1 .. UINT32_MAX - 1 */
+	uint8_t key_digest[MTGATE_TENANT_DIGEST];
+	char name[MTGATE_NAME_MAX + 1];
+} mtgate_tenant;
 
 /* ---- consent -------------------------------------------------------------- */
 
@@ -331,6 +346,16 @@ int mtgate_program_find(mtgate_engine *eng, const char *short_code,
 int mtgate_program_list(mtgate_engine *eng, uint32_t *ids, size_t cap,
 			size_t *n_out);
 
+/* ---- tenants (any thread) --------------------------------------------------- */
+
+/* Create or replace tenant t->id; durable before it returns. The name is
+ * 1..MTGATE_NAME_MAX bytes (MTGATE_ENAME). */
+int mtgate_tenant_put(mtgate_engine *eng, const mtgate_tenant *t);
+/* Every tenant, ids ascending: up to cap into out (caller-owned), the total
+ * into *n_out. Reads storage. */
+int mtgate_tenant_list(mtgate_engine *eng, mtgate_tenant *out, size_t cap,
+		       size_t *n_out);
+
 /* ---- gate and consent (any thread) ------------------------------------------ */
 
 /* Decide one MT at time now_ms; *reason_out gets ALLOW or the deny reason. */
@@ -386,6 +411,15 @@ int mtgate_shard_poll(mtgate_engine *eng, unsigned shard);
 int mtgate_owner_gate_batch(mtgate_engine *eng, const mtgate_gate_req *reqs,
 			    size_t n, mtgate_mode mode, int64_t now_ms,
 			    mtgate_reason *out);
+
+/* As mtgate_owner_gate_batch, for one tenant: a request for a program of
+ * another tenant is answered MTGATE_DENY_UNKNOWN_PROGRAM, as if the program
+ * did not exist. MTGATE_TENANT_ANY checks nothing (the operator). */
+#define MTGATE_TENANT_ANY UINT32_MAX
+int mtgate_owner_gate_batch_as(mtgate_engine *eng, uint32_t tenant,
+			       const mtgate_gate_req *reqs, size_t n,
+			       mtgate_mode mode, int64_t now_ms,
+			       mtgate_reason *out);
 
 /* Start a change on the owner thread without waiting. done runs later on this
  * thread, from mtgate_shard_poll, once the change is durable or has failed.

@@ -18,14 +18,14 @@
 extern "C" {
 #endif
 
-#define MTGATE_PROTO_MAGIC 0x474Du /* bytes 4D 47, "MG" */
-#define MTGATE_PROTO_VERSION 1
-#define MTGATE_PROTO_HEADER_LEN 24
-#define MTGATE_FRAME_BODY_MAX (1u << 20)
-#define MTGATE_PROTO_BATCH_MAX 16384
-#define MTGATE_PROTO_KEY_MAX 128
+#define MTGATE_PROTO_MAGIC        0x474Du /* bytes 4D 47, "MG" */
+#define MTGATE_PROTO_VERSION      1
+#define MTGATE_PROTO_HEADER_LEN   24
+#define MTGATE_FRAME_BODY_MAX     (1u << 20)
+#define MTGATE_PROTO_BATCH_MAX    16384
+#define MTGATE_PROTO_KEY_MAX      128
 #define MTGATE_HELLO_FAILURES_MAX 3
-#define MTGATE_DEFAULT_PORT 7411
+#define MTGATE_DEFAULT_PORT       7411
 
 /* Header flag bits. */
 #define MTGATE_FLAG_RESPONSE 0x0001u
@@ -262,8 +262,7 @@ typedef struct mtgate_wire_program_list_resp {
 	uint32_t count;
 	uint32_t more;
 } mtgate_wire_program_list_resp;
-_Static_assert(sizeof(mtgate_wire_program_list_resp) == 8,
-	       "program_list_resp");
+_Static_assert(sizeof(mtgate_wire_program_list_resp) == 8, "program_list_resp");
 
 typedef struct mtgate_wire_tenant_resp {
 	uint32_t tenant;

@@ -1,0 +1,220 @@
+/*
+ * mtgated internals: an io_uring server, one thread per core, on the
+ * embeddable engine. docs/design.md ("The server") has the whole picture;
+ * this header states the pieces and who owns what.
+ *
+ * Threads
+ *   - N core threads (srv_thread), N = --threads. Thread i owns engine shard
+ *     i (external owners: the engine's shards = threads) and everything of
+ *     its own: its ring, its listening socket (SO_REUSEPORT: the kernel
+ *     spreads new connections over the threads), its connections, its
+ *     provided-buffer ring. Nothing of a thread is touched by another,
+ *     except its inbox and its eventfd.
+ *   - The main thread parses the configuration, opens the engine, starts the
+ *     core threads, waits for SIGTERM/SIGINT and then closes everything.
+ *
+ * A request about a number in another thread's shard
+ *   The thread that read it packs it into an srv_op and posts it to the
+ *   owner with mtgate_post (the engine's lock-free mailbox; the owner is
+ *   woken through the engine's notify hook, which writes the owner's
+ *   eventfd). The owner runs it (a gate at once, a change once durable) and
+ *   pushes the finished op onto the reading thread's inbox (lock-free stack)
+ *   and writes its eventfd. The reading thread writes the answer. No lock is
+ *   taken on the way.
+ *
+ * Connections
+ *   A connection belongs to the thread that accepted it. Input arrives by
+ *   multishot recv into the thread's provided buffers; whole frames are
+ *   handled straight from them, and only a partial frame is copied into the
+ *   connection's rx buffer (at most one frame). Answers are appended to the
+ *   connection's pending tx buffer; at the end of each loop turn every
+ *   connection with output and no send in flight gets one send (batched
+ *   sends). A second buffer holds what is being sent, so the pending one can
+ *   grow meanwhile. When the pending output passes SRV_TX_MAX the thread
+ *   stops reading that connection until it drains to half.
+ *
+ * Bounds
+ *   connections: --max-connections in all; rx: one frame; tx: SRV_TX_MAX
+ *   plus one answer; ops in flight per connection: unbounded by count but
+ *   each holds a parsed request and stops nothing (the tx bound pauses
+ *   reading long before memory matters).
+ */
+#ifndef MTGATE_SERVER_H
+#define MTGATE_SERVER_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mtgate/engine.h"
+#include "mtgate/protocol.h"
+
+#define SRV_TX_MAX       (4u << 20)
+#define SRV_BUFS         256         /* provided buffers per thread */
+#define SRV_BUF_SIZE     (16u << 10) /* bytes each */
+#define SRV_RING_ENTRIES 1024
+#define SRV_THREADS_MAX  256
+#define SRV_DRAIN_MS     5000 /* longest wait for answers in flight at stop */
+
+/* ---- configuration (config.c) ------------------------------------------------------ */
+
+typedef struct srv_config {
+	char listen[128]; /* HOST:PORT */
+	char data[512];   /* RocksDB directory */
+	unsigned threads; /* 0 = online cores */
+	bool test_clock;
+	unsigned max_connections;
+	char operator_key_file[512]; /* "" = DATA/operator.key */
+	uint32_t counter_flush_ms;
+	char config_file[512]; /* "" = none */
+} srv_config;
+
+/* Fill *c from the command line and the config file it names (the command
+ * line wins). Returns 0, 1 after printing the usage (--help), or -1 after
+ * printing "mtgated: <problem>" on stderr. */
+int srv_config_load(srv_config *c, int argc, char **argv);
+
+/* ---- credentials (auth.c) --------------------------------------------------------------- */
+
+#define SRV_KEY_LEN 56 /* "mtk_" 8 hex "_" 43 base64url */
+
+typedef struct srv_auth srv_auth;
+
+/* Load or create the operator key and load the tenants. */
+int srv_auth_open(srv_auth **out, mtgate_engine *eng, const srv_config *c);
+void srv_auth_close(srv_auth *a);
+/* The credential a key authenticates: 0 = operator, else the tenant id;
+ * -1 for anything else. Constant time in the secret. */
+int64_t srv_auth_check(srv_auth *a, const uint8_t *key, size_t len);
+/* Create a tenant; key_out gets its key (SRV_KEY_LEN + NUL). Returns the
+ * id, or a negative engine error. */
+int64_t srv_auth_add_tenant(srv_auth *a, const char *name, size_t name_len,
+			    char key_out[SRV_KEY_LEN + 1]);
+bool srv_auth_tenant_exists(srv_auth *a, uint32_t id);
+
+/* ---- the server ---------------------------------------------------------------------- */
+
+typedef struct srv srv;
+typedef struct srv_thread srv_thread;
+typedef struct srv_conn srv_conn;
+
+/* A request handled away from the connection's thread, or asynchronously
+ * (a consent change). Owned by the connection's thread except while it is
+ * posted to the owner thread, which owns it until it pushes it back. */
+typedef struct srv_op srv_op;
+
+struct srv_conn {
+	int fd;
+	uint32_t idx,
+		gen; /* slot in the thread's table; gen tells reuses apart */
+	srv_thread *th;
+	/* input */
+	uint8_t *rx; /* a partial frame: at most header + FRAME_BODY_MAX */
+	uint32_t rx_len, rx_cap;
+	/* output: tx[cur] is being filled, tx[!cur] is being sent */
+	uint8_t *tx[2];
+	uint32_t tx_len[2], tx_cap[2], tx_sent;
+	int cur;
+	bool sending, recv_armed, paused, closing, eof;
+	bool in_flush;
+	srv_conn *next_flush;
+	uint32_t inflight; /* ops not answered yet */
+	/* authentication */
+	bool authed;
+	uint32_t tenant; /* MTGATE_TENANT_ANY for the operator */
+	uint8_t hello_failures;
+};
+
+struct srv_thread {
+	srv *s;
+	unsigned idx; /* = the shard it owns */
+	pthread_t thread;
+	struct io_uring ring;
+	int listen_fd;
+	int event_fd;
+	uint64_t event_buf;
+	struct io_uring_buf_ring *br;
+	uint8_t *bufs;
+	srv_conn **conns; /* max_connections slots */
+	uint32_t *free_slots, n_free;
+	uint32_t nconns;
+	uint32_t gen;
+	srv_conn *flush_head;
+	mtgate_gate_req *scratch_reqs; /* MTGATE_PROTO_BATCH_MAX */
+	mtgate_reason *scratch_out;    /* MTGATE_PROTO_BATCH_MAX */
+	uint32_t *scratch_shard;       /* MTGATE_PROTO_BATCH_MAX */
+	_Atomic(srv_op *) inbox;
+	bool accepting, stopping;
+	/* statistics, read by STATS on any thread (relaxed) */
+	_Atomic uint64_t frames_in, frames_out, protocol_errors;
+};
+
+struct srv {
+	srv_config cfg;
+	mtgate_engine *eng;
+	srv_auth *auth;
+	unsigned nthreads;
+	srv_thread *threads;
+	_Atomic int64_t test_now_ms; /* the test clock, when cfg.test_clock */
+	_Atomic uint32_t connections;
+	_Atomic bool stop;
+	_Atomic unsigned drained; /* threads done answering at stop */
+	int64_t started_mono_ms;
+	char bound[128]; /* the address actually listened on */
+};
+
+/* io.c */
+int srv_start(srv *s); /* open listeners, start the threads */
+void srv_stop(srv *s); /* ask every thread to stop; returns at once */
+void srv_join(srv *s); /* wait for the threads */
+void srv_wake(srv_thread *th);
+/* Append an answer to c's pending output: header with opcode, tag and
+ * status, and body_len bytes of body written by the caller at the returned
+ * pointer (NULL when out of memory: the connection is then closed). */
+uint8_t *srv_reply(srv_conn *c, uint8_t opcode, uint64_t tag, uint16_t status,
+		   uint32_t body_len);
+/* An error answer with its text. fatal: close after it is sent. */
+void srv_reply_error(srv_conn *c, uint8_t opcode, uint64_t tag, unsigned status,
+		     const char *text);
+void srv_conn_release(srv_conn *c); /* an op of c is done */
+/* Stop reading c; it is closed once its answers are sent. */
+void srv_conn_close(srv_conn *c);
+int64_t srv_now_ms(srv *s);
+int64_t srv_uptime_ms(srv *s);
+
+/* handle.c: checks shared by the handlers. Each answers the request with
+ * the documented status when the check fails. */
+bool srv_body_is(srv_conn *c, const mtgate_wire_header *h, uint32_t want,
+		 const char *what);
+bool srv_body_at_least(srv_conn *c, const mtgate_wire_header *h, uint32_t want,
+		       const char *what);
+bool srv_number_ok(srv_conn *c, const mtgate_wire_header *h, uint64_t n);
+bool srv_operator_only(srv_conn *c, const mtgate_wire_header *h);
+/* May c act on program id? 0, or MTGATE_ENOPROGRAM (also for another
+ * tenant's program). def may be NULL. */
+int srv_program_scope(srv_conn *c, uint32_t id, mtgate_program_def *def);
+bool srv_no_nul(const uint8_t *p, size_t n);
+void srv_reply_engine(srv_conn *c, uint8_t opcode, uint64_t tag, int err);
+
+/* admin.c: the handlers of QUERY, PROGRAM_*, TENANT_ADD, STATS, CLOCK. */
+void srv_do_query(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+void srv_do_program_put(srv_conn *c, const mtgate_wire_header *h,
+			const uint8_t *b);
+void srv_do_program_get(srv_conn *c, const mtgate_wire_header *h,
+			const uint8_t *b);
+void srv_do_program_list(srv_conn *c, const mtgate_wire_header *h,
+			 const uint8_t *b);
+void srv_do_tenant_add(srv_conn *c, const mtgate_wire_header *h,
+		       const uint8_t *b);
+void srv_do_stats(srv_conn *c, const mtgate_wire_header *h);
+void srv_do_clock(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+
+/* handle.c */
+/* Handle one whole request frame of c. */
+void srv_handle(srv_conn *c, const mtgate_wire_header *h, const uint8_t *body);
+/* A finished op pushed back to its connection's thread. */
+void srv_op_finish(srv_thread *th, srv_op *op);
+
+#endif

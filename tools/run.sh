@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The run command. Until the server exists it builds the engine and runs the
-# engine benchmark (1 M and 10 M consents); pass Google Benchmark flags to
-# narrow it, e.g. bash tools/run.sh --benchmark_filter=/1000000
+# The run command: install the build dependencies, build mtgated and the
+# mtgate CLI, and start the server on the embedded default: data in
+# ./mtgate-data (RocksDB), listening on 127.0.0.1:7411. Extra arguments go
+# to mtgated (see build/mtgated --help); stop it with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target engine_bench
-exec build/bench/engine_bench "$@"
+cmake --build build -j"$(nproc)" --target mtgated mtgate_cli >/dev/null
+exec build/mtgated "$@"

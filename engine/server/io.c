@@ -302,6 +302,10 @@ static uint32_t rx_fill(srv_conn *c, const uint8_t *d, uint32_t n)
 {
 	uint32_t used = 0, total;
 
+	if (!rx_reserve(c, MTGATE_PROTO_HEADER_LEN)) {
+		srv_conn_close(c);
+		return n;
+	}
 	if (c->rx_len < MTGATE_PROTO_HEADER_LEN) {
 		uint32_t k = MTGATE_PROTO_HEADER_LEN - c->rx_len;
 		k = k < n ? k : n;
@@ -622,6 +626,25 @@ static void loop_turn(srv_thread *th, int wait_ms)
 	io_uring_cq_advance(&th->ring, n);
 }
 
+static int ring_setup(srv_thread *th);
+
+/* The ring is made by the thread that uses it (single issuer). */
+static bool thread_ready(srv_thread *th)
+{
+	srv *s = th->s;
+	int rc = ring_setup(th);
+
+	if (rc < 0)
+		fprintf(stderr, "mtgated: io_uring setup failed: %s\n",
+			strerror(errno));
+	pthread_mutex_lock(&s->start_lock);
+	th->ring_ok = rc == 0;
+	s->started++;
+	pthread_cond_broadcast(&s->start_cond);
+	pthread_mutex_unlock(&s->start_lock);
+	return rc == 0;
+}
+
 static void *thread_main(void *arg)
 {
 	srv_thread *th = arg;
@@ -629,6 +652,8 @@ static void *thread_main(void *arg)
 	int64_t stop_at = 0;
 	bool drained = false;
 
+	if (!thread_ready(th))
+		return NULL;
 	mtgate_shard_attach(s->eng, th->idx);
 	accept_arm(th);
 	event_arm(th);
@@ -726,7 +751,14 @@ static int ring_setup(srv_thread *th)
 	struct io_uring_buf_reg reg = {0};
 	size_t rlen = SRV_BUFS * sizeof(struct io_uring_buf);
 
-	if (io_uring_queue_init(SRV_RING_ENTRIES, &th->ring, 0) < 0)
+	/* Completions are processed only when this thread enters the kernel
+	 * to wait (defer task run), not by interrupting its gate loop; the
+	 * ring is used by this thread alone (single issuer). Older kernels
+	 * get a plain ring. */
+	if (io_uring_queue_init(SRV_RING_ENTRIES, &th->ring,
+				IORING_SETUP_SINGLE_ISSUER |
+					IORING_SETUP_DEFER_TASKRUN) < 0 &&
+	    io_uring_queue_init(SRV_RING_ENTRIES, &th->ring, 0) < 0)
 		return -1;
 	if (posix_memalign((void **)&th->br, 4096, rlen) != 0 ||
 	    (th->bufs = malloc((size_t)SRV_BUFS * SRV_BUF_SIZE)) == NULL)
@@ -775,11 +807,6 @@ static int thread_setup(srv *s, srv_thread *th, unsigned i, const char *host,
 		fprintf(stderr, "mtgated: out of memory\n");
 		return -1;
 	}
-	if (ring_setup(th) < 0) {
-		fprintf(stderr, "mtgated: io_uring setup failed: %s\n",
-			strerror(errno));
-		return -1;
-	}
 	th->listen_fd = listen_socket(s, host, port);
 	th->accepting = th->listen_fd >= 0;
 	return th->listen_fd >= 0 ? 0 : -1;
@@ -808,9 +835,20 @@ int srv_start(srv *s)
 				 strrchr(s->bound, ':') + 1);
 		}
 	}
-	for (unsigned i = 0; i < s->nthreads; i++)
+	pthread_mutex_init(&s->start_lock, NULL);
+	pthread_cond_init(&s->start_cond, NULL);
+	for (unsigned i = 0; i < s->nthreads; i++) {
 		if (pthread_create(&s->threads[i].thread, NULL, thread_main,
 				   &s->threads[i]) != 0)
+			return -1;
+		s->threads[i].running = true;
+	}
+	pthread_mutex_lock(&s->start_lock);
+	while (s->started < s->nthreads)
+		pthread_cond_wait(&s->start_cond, &s->start_lock);
+	pthread_mutex_unlock(&s->start_lock);
+	for (unsigned i = 0; i < s->nthreads; i++)
+		if (!s->threads[i].ring_ok)
 			return -1;
 	return 0;
 }
@@ -826,8 +864,10 @@ void srv_join(srv *s)
 {
 	for (unsigned i = 0; i < s->nthreads; i++) {
 		srv_thread *th = &s->threads[i];
-		pthread_join(th->thread, NULL);
-		io_uring_queue_exit(&th->ring);
+		if (th->running)
+			pthread_join(th->thread, NULL);
+		if (th->ring_ok)
+			io_uring_queue_exit(&th->ring);
 		if (th->listen_fd >= 0)
 			close(th->listen_fd);
 		close(th->event_fd);

@@ -147,6 +147,7 @@ struct srv_thread {
 	uint32_t *scratch_shard;       /* MTGATE_PROTO_BATCH_MAX */
 	_Atomic(srv_op *) inbox;
 	bool accepting, stopping;
+	bool running, ring_ok; /* set up by srv_start / the thread itself */
 	/* statistics, read by STATS on any thread (relaxed) */
 	_Atomic uint64_t frames_in, frames_out, protocol_errors;
 };
@@ -162,6 +163,9 @@ struct srv {
 	_Atomic bool stop;
 	_Atomic unsigned drained; /* threads done answering at stop */
 	int64_t started_mono_ms;
+	pthread_mutex_t start_lock; /* srv_start waits for the rings */
+	pthread_cond_t start_cond;
+	unsigned started;
 	char bound[128]; /* the address actually listened on */
 };
 

@@ -5,7 +5,8 @@
  * Each blocking call encodes its request into the send buffer with the
  * codec (cl_begin .. cl_commit), waits for the answer with its tag
  * (cl_wait_answer) and decodes the body with the codec, checking that it
- * was exactly as long as its fields say (cl_done). Values the library hands
+ * held every field its layout names (cl_done; bytes after them are ignored,
+ * as the protocol says of later versions). Values the library hands
  * out as enums (reasons, states, channels) are range-checked: a value out
  * of range is a malformed frame. Nothing here allocates.
  */
@@ -71,8 +72,7 @@ int mtgate_c_send_gate_batch(mtgate_conn *c, uint64_t tag,
 		return MTGATE_EINVAL;
 	if (n > MTGATE_PROTO_BATCH_MAX)
 		return MTGATE_ETOOBIG;
-	rc = cl_begin(c, MTGATE_OPC_GATE_BATCH, tag, sizeof(req) + entries,
-		      &w);
+	rc = cl_begin(c, MTGATE_OPC_GATE_BATCH, tag, sizeof(req) + entries, &w);
 	if (rc < 0)
 		return rc;
 	proto_enc_batch_req(&w, &req);
@@ -106,7 +106,7 @@ int mtgate_c_decode_gate(const mtgate_wire_header *hdr, const uint8_t *body,
 		return mtgate_c_status_error(hdr->status);
 	proto_rd_init(&r, body, hdr->body_len);
 	proto_dec_gate_resp(&r, &resp);
-	if (!proto_rd_done(&r))
+	if (r.bad)
 		return MTGATE_EPROTO;
 	return reason_check(resp.reason, reason);
 }
@@ -129,7 +129,7 @@ int mtgate_c_decode_batch(const mtgate_wire_header *hdr, const uint8_t *body,
 	proto_dec_batch_resp(&r, &resp);
 	*n_out = resp.count;
 	reasons = proto_rd_bytes(&r, resp.count);
-	if (!proto_rd_done(&r) || resp.count > MTGATE_PROTO_BATCH_MAX)
+	if (r.bad || resp.count > MTGATE_PROTO_BATCH_MAX)
 		return MTGATE_EPROTO;
 	if (resp.count > cap)
 		return MTGATE_EINVAL;
@@ -144,7 +144,8 @@ int mtgate_c_decode_batch(const mtgate_wire_header *hdr, const uint8_t *body,
 static int gate_answer(mtgate_conn *c, uint64_t tag, uint8_t opcode,
 		       mtgate_reason *out, uint32_t n)
 {
-	mtgate_wire_header h = {.opcode = opcode, .flags = MTGATE_FLAG_RESPONSE};
+	mtgate_wire_header h = {.opcode = opcode,
+				.flags = MTGATE_FLAG_RESPONSE};
 	uint32_t got;
 	proto_rd r;
 	int rc;
@@ -176,8 +177,8 @@ int mtgate_c_gate(mtgate_conn *c, uint64_t number, uint32_t program,
 	return gate_answer(c, tag, MTGATE_OPC_GATE, reason_out, 1);
 }
 
-int mtgate_c_gate_batch(mtgate_conn *c, const mtgate_gate_req *reqs,
-			uint32_t n, mtgate_mode mode, mtgate_reason *out)
+int mtgate_c_gate_batch(mtgate_conn *c, const mtgate_gate_req *reqs, uint32_t n,
+			mtgate_mode mode, mtgate_reason *out)
 {
 	uint64_t tag;
 	int rc;
@@ -244,8 +245,9 @@ int mtgate_c_optout(mtgate_conn *c, uint64_t number, uint32_t program,
 		    const char *short_code, mtgate_channel channel,
 		    const char *source, mtgate_c_changes *out)
 {
-	mtgate_wire_optout_req req = {
-		.number = number, .program = program, .channel = (uint8_t)channel};
+	mtgate_wire_optout_req req = {.number = number,
+				      .program = program,
+				      .channel = (uint8_t)channel};
 	size_t sc_len = 0, src_len;
 	uint64_t tag;
 	proto_wr w;
@@ -289,8 +291,7 @@ int mtgate_c_deactivate(mtgate_conn *c, uint64_t number,
 		return rc;
 	req.source_len = (uint16_t)src_len;
 	tag = cl_tag(c);
-	rc = cl_begin(c, MTGATE_OPC_DEACTIVATE, tag, sizeof(req) + src_len,
-		      &w);
+	rc = cl_begin(c, MTGATE_OPC_DEACTIVATE, tag, sizeof(req) + src_len, &w);
 	if (rc < 0)
 		return rc;
 	proto_enc_deact_req(&w, &req);
@@ -429,8 +430,7 @@ int mtgate_c_stats(mtgate_conn *c, uint64_t vals[MTGATE_STAT_MAX],
 	return 0;
 }
 
-int mtgate_c_clock(mtgate_conn *c, int op, int64_t value_ms,
-		   int64_t *now_out)
+int mtgate_c_clock(mtgate_conn *c, int op, int64_t value_ms, int64_t *now_out)
 {
 	mtgate_wire_clock_req req = {.op = (uint8_t)op, .value_ms = value_ms};
 	mtgate_wire_clock_resp resp;

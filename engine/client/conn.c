@@ -45,9 +45,11 @@ uint64_t cl_tag(mtgate_conn *c)
 	return ++c->next_tag;
 }
 
+/* Every field was there. Bytes after them are ignored: a later protocol
+ * version may append fields to an answer (docs/protocol.md, Versioning). */
 int cl_done(mtgate_conn *c, const proto_rd *r)
 {
-	return proto_rd_done(r) ? 0 : cl_fail(c, MTGATE_EPROTO);
+	return !r->bad ? 0 : cl_fail(c, MTGATE_EPROTO);
 }
 
 int cl_strlen(const char *s, size_t max, size_t *len)
@@ -84,7 +86,7 @@ static bool rbuf_room(mtgate_conn *c, size_t want)
 	uint8_t *p;
 
 	rbuf_drop_held(c);
-	if (c->rcap - c->rpos < want || c->rlen == c->rcap) {
+	if (c->rpos > 0 && (c->rcap - c->rpos < want || c->rlen == c->rcap)) {
 		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
 		c->rlen -= c->rpos;
 		c->rpos = 0;
@@ -174,8 +176,8 @@ static int header_check(const mtgate_wire_header *h)
 }
 
 /* The next whole frame: header checked, body in the buffer (held). */
-static int frame_read(mtgate_conn *c, int64_t deadline,
-		      mtgate_wire_header *h, const uint8_t **body)
+static int frame_read(mtgate_conn *c, int64_t deadline, mtgate_wire_header *h,
+		      const uint8_t **body)
 {
 	int rc;
 
@@ -345,7 +347,7 @@ int cl_wait_answer(mtgate_conn *c, uint64_t tag, uint8_t opcode, proto_rd *r)
 		if ((rc = frame_error_text(c, &h, body)) < 0)
 			return rc;
 		if (h.status != MTGATE_ST_OK)
-			return mtgate_c_status_error(h.status);
+			return cl_fail(c, mtgate_c_status_error(h.status));
 		proto_rd_init(r, body, h.body_len);
 		return 0;
 	}
@@ -376,8 +378,7 @@ int mtgate_c_flush(mtgate_conn *c)
 	return flush(c, cl_deadline(c->timeout_ms));
 }
 
-int mtgate_c_recv(mtgate_conn *c, mtgate_wire_header *hdr,
-		  const uint8_t **body)
+int mtgate_c_recv(mtgate_conn *c, mtgate_wire_header *hdr, const uint8_t **body)
 {
 	int64_t deadline;
 	int rc;

@@ -73,8 +73,7 @@ int cl_remaining(int64_t deadline);
 
 /* Split "HOST:PORT", "[V6]:PORT" or "HOST" (default port) into host and
  * port. NULL is "127.0.0.1:7411". MTGATE_EADDR when malformed. */
-int cl_addr_parse(const char *addr, char host[CL_HOST_MAX + 1],
-		  char port[8]);
+int cl_addr_parse(const char *addr, char host[CL_HOST_MAX + 1], char port[8]);
 /* A connected non-blocking TCP socket with TCP_NODELAY in *fd_out, or
  * MTGATE_ECONNECT (unknown host, refused, timed out). */
 int cl_tcp_connect(const char *host, const char *port, int64_t deadline,
@@ -101,8 +100,7 @@ int cl_commit(mtgate_conn *c, const proto_wr *w);
  * arrives; answers with other tags are dropped. A fatal status from the
  * server is taken as the answer whatever its tag. OK: *r spans its body.
  * An error status: its code (the text is in c->err). */
-int cl_wait_answer(mtgate_conn *c, uint64_t tag, uint8_t opcode,
-		   proto_rd *r);
+int cl_wait_answer(mtgate_conn *c, uint64_t tag, uint8_t opcode, proto_rd *r);
 
 /* The body was decoded exactly; else the connection is marked broken and
  * MTGATE_EPROTO returned. The one place that decides how strictly response

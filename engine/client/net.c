@@ -81,11 +81,12 @@ int cl_addr_parse(const char *addr, char host[CL_HOST_MAX + 1], char port[8])
 
 	snprintf(port, 8, "%d", MTGATE_DEFAULT_PORT);
 	if (addr == NULL)
-		return host_copy(CL_DEFAULT_HOST, strlen(CL_DEFAULT_HOST), host);
+		return host_copy(CL_DEFAULT_HOST, strlen(CL_DEFAULT_HOST),
+				 host);
 	if (addr[0] == '[') {
 		close = strchr(addr, ']');
-		if (close == NULL || host_copy(addr + 1, (size_t)(close - addr - 1),
-					       host) < 0)
+		if (close == NULL ||
+		    host_copy(addr + 1, (size_t)(close - addr - 1), host) < 0)
 			return MTGATE_EADDR;
 		if (close[1] == '\0')
 			return 0;
@@ -103,8 +104,7 @@ int cl_addr_parse(const char *addr, char host[CL_HOST_MAX + 1], char port[8])
 }
 
 /* Connect one socket to ai; 0 once connected, -1 otherwise (fd closed). */
-static int try_connect(const struct addrinfo *ai, int64_t deadline,
-		       int *fd_out)
+static int try_connect(const struct addrinfo *ai, int64_t deadline, int *fd_out)
 {
 	struct pollfd pfd;
 	int fd, err = 0, one = 1, rc;

@@ -49,10 +49,10 @@ void mtgate_c_program_list_free(mtgate_c_program *list, size_t n)
 static int program_from_wire(const proto_program *pp, mtgate_c_program *out)
 {
 	const char **dst[MTGATE_PROGRAM_STRINGS] = {
-		&out->def.short_code,   &out->def.keyword,   &out->def.name,
-		&out->def.tz,           &out->def.welcome_text,
-		&out->def.help_text,    &out->def.quit_text,
-		&out->def.confirm_text};
+		&out->def.short_code,   &out->def.keyword,
+		&out->def.name,         &out->def.tz,
+		&out->def.welcome_text, &out->def.help_text,
+		&out->def.quit_text,    &out->def.confirm_text};
 	size_t total = 0, off = 0;
 	char *mem;
 
@@ -198,8 +198,7 @@ static int list_add(prog_list *l, proto_rd *r, uint32_t *after)
 }
 
 /* One PROGRAM_LIST request for the ids above *after. */
-static int list_page(mtgate_conn *c, prog_list *l, uint32_t *after,
-		     bool *more)
+static int list_page(mtgate_conn *c, prog_list *l, uint32_t *after, bool *more)
 {
 	mtgate_wire_program_list_req req = {.after_id = *after, .max = 0};
 	mtgate_wire_program_list_resp resp;

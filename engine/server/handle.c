@@ -287,7 +287,7 @@ bool srv_operator_only(srv_conn *c, const mtgate_wire_header *h)
 	if (c->tenant == MTGATE_TENANT_ANY)
 		return true;
 	srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_FORBIDDEN,
-			"only the operator may do this");
+			"this request needs the operator's key");
 	return false;
 }
 

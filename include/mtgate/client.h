@@ -25,6 +25,27 @@
  *
  * Memory: strings passed in are borrowed for the call. Results that hold
  * strings state who owns them.
+ *
+ * Details of this implementation (engine/client/):
+ *   - A blocking call first flushes requests queued with mtgate_c_send_*,
+ *     and drops answers with other tags that arrive before its own: read
+ *     the answers of pipelined requests before making a blocking call.
+ *     Blocking calls use tags counting up from 1.
+ *   - A fatal status (BAD_MAGIC, TOO_MANY_CONNECTIONS, SHUTTING_DOWN, ...)
+ *     ends a blocking call whatever its tag (the server sends tag 0 when it
+ *     could not read the request's header).
+ *   - timeout_ms bounds each operation as a whole: the connect, one
+ *     blocking call, one flush, one mtgate_c_recv. A timeout does not break
+ *     the connection (unsent bytes stay queued).
+ *   - Every answer is checked: header (magic, version, RESPONSE flag,
+ *     body_len), opcode, exact body length, and values that become enums
+ *     (reasons, states, channels, deactivation reasons, program kinds).
+ *     Bytes past what v1 defines are MTGATE_EPROTO, as is a status outside
+ *     the status table.
+ *   - The server's error text is kept up to 1024 bytes.
+ *   - Sockets are written with MSG_NOSIGNAL: a server that went away
+ *     gives MTGATE_EDISCONNECTED, never SIGPIPE. errno is not part of the
+ *     API.
  */
 #ifndef MTGATE_CLIENT_H
 #define MTGATE_CLIENT_H
@@ -66,6 +87,9 @@ typedef struct mtgate_conn mtgate_conn; /* opaque */
  * timeout_ms bounds connect and every later wait (0: no limit).
  * *out is freed by mtgate_c_close. On a failed HELLO the error is returned
  * and nothing is left open.
+ * HOST is an IPv4 or IPv6 literal or a name; write IPv6 as "[::1]:7411".
+ * A bare "HOST" means port 7411. MTGATE_EADDR when malformed, else
+ * MTGATE_ECONNECT when no address of HOST accepts a connection in time.
  */
 int mtgate_c_connect(const char *addr, const char *key, int timeout_ms,
 		     mtgate_conn **out);
@@ -86,7 +110,8 @@ int mtgate_c_fd(const mtgate_conn *c);
 int mtgate_c_ping(mtgate_conn *c);
 int mtgate_c_gate(mtgate_conn *c, uint64_t number, uint32_t program,
 		  mtgate_mode mode, mtgate_reason *reason_out);
-/* n <= MTGATE_PROTO_BATCH_MAX; out[i] answers reqs[i]. */
+/* n <= MTGATE_PROTO_BATCH_MAX; out[i] answers reqs[i]. n 0 is
+ * MTGATE_EINVAL, n over the maximum MTGATE_ETOOBIG. */
 int mtgate_c_gate_batch(mtgate_conn *c, const mtgate_gate_req *reqs, uint32_t n,
 			mtgate_mode mode, mtgate_reason *out);
 
@@ -100,7 +125,8 @@ typedef struct mtgate_c_changes {
 int mtgate_c_optin(mtgate_conn *c, uint64_t number, uint32_t program,
 		   mtgate_channel channel, const char *source, int64_t at_ms,
 		   mtgate_c_changes *out);
-/* program 0 with short_code: every program of the caller on it (SC:ALL). */
+/* program 0 with short_code: every program of the caller on it (SC:ALL).
+ * With a program, short_code is ignored (may be NULL). */
 int mtgate_c_optout(mtgate_conn *c, uint64_t number, uint32_t program,
 		    const char *short_code, mtgate_channel channel,
 		    const char *source, mtgate_c_changes *out);
@@ -130,7 +156,8 @@ int mtgate_c_program_put(mtgate_conn *c, const mtgate_program_def *def,
 int mtgate_c_program_get(mtgate_conn *c, uint32_t id, const char *short_code,
 			 const char *keyword, mtgate_c_program *out);
 /* Every program the caller may see, ids ascending. *out is an array of *n
- * programs, freed with mtgate_c_program_list_free. */
+ * programs, freed with mtgate_c_program_list_free (NULL when *n is 0).
+ * Follows the server's pages (several PROGRAM_LIST requests). */
 int mtgate_c_program_list(mtgate_conn *c, mtgate_c_program **out, size_t *n);
 void mtgate_c_program_list_free(mtgate_c_program *list, size_t n);
 
@@ -150,7 +177,10 @@ int mtgate_c_clock(mtgate_conn *c, int op, int64_t value_ms, int64_t *now_out);
 /* ---- the pipeline ------------------------------------------------------------------ */
 
 /* Queue requests (nothing is sent until mtgate_c_flush, or until the send
- * buffer fills, which flushes). The tag is the caller's. */
+ * buffer fills, which flushes). The tag is the caller's. The send buffer
+ * holds at most 2 MiB; a flush also reads answers already arriving into
+ * the receive buffer, so a long pipeline does not stall on a server that
+ * waits for its answers to be read. */
 int mtgate_c_send_gate(mtgate_conn *c, uint64_t tag, uint64_t number,
 		       uint32_t program, mtgate_mode mode);
 int mtgate_c_send_gate_batch(mtgate_conn *c, uint64_t tag,
@@ -163,11 +193,15 @@ int mtgate_c_flush(mtgate_conn *c);
 
 /* One answer. Body points into c's buffer, valid until the next call on
  * c. Returns 0 with the header filled in (status may be an error: the
- * frame is still a valid answer), or a negative code. */
+ * frame is still a valid answer), or a negative code. Flushes queued
+ * requests first. For an error status, mtgate_c_last_error has its text. */
 int mtgate_c_recv(mtgate_conn *c, mtgate_wire_header *hdr,
 		  const uint8_t **body);
 
-/* For a received GATE or GATE_BATCH answer: the reasons (n for a batch). */
+/* For a received GATE or GATE_BATCH answer: the reasons (n for a batch).
+ * An answer of another opcode is MTGATE_EINVAL; an error status gives its
+ * code (mtgate_c_status_error). A batch of more than cap reasons is
+ * MTGATE_EINVAL with *n_out set to the count. */
 int mtgate_c_decode_gate(const mtgate_wire_header *hdr, const uint8_t *body,
 			 mtgate_reason *reason);
 int mtgate_c_decode_batch(const mtgate_wire_header *hdr, const uint8_t *body,

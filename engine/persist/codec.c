@@ -224,7 +224,8 @@ size_t codec_deact_encode(unsigned char *out, uint8_t reason, int64_t at_ms,
 	out[1] = reason;
 	le64(out + 2, (uint64_t)at_ms);
 	out[10] = (unsigned char)source_len;
-	memcpy(out + CODEC_DEACT_FIXED, source, source_len);
+	if (source_len > 0)
+		memcpy(out + CODEC_DEACT_FIXED, source, source_len);
 	return CODEC_DEACT_FIXED + source_len;
 }
 

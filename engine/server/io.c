@@ -106,12 +106,29 @@ static void conn_free(srv_conn *c)
 	free(c);
 }
 
-/* Free c once nothing refers to it any more. */
+/*
+ * Free c once nothing refers to it any more. Not at once: the connection
+ * goes on the thread's reap list and is freed at the end of the loop turn
+ * (reap), so no handler further up the stack can be left holding a freed
+ * connection.
+ */
 static void conn_maybe_free(srv_conn *c)
 {
 	if (c->closing && !c->sending && !c->recv_armed && c->inflight == 0 &&
-	    !c->in_flush)
+	    !c->in_flush && !c->reaping) {
+		c->reaping = true;
+		c->next_reap = c->th->reap_head;
+		c->th->reap_head = c;
+	}
+}
+
+static void reap(srv_thread *th)
+{
+	while (th->reap_head != NULL) {
+		srv_conn *c = th->reap_head;
+		th->reap_head = c->next_reap;
 		conn_free(c);
+	}
 }
 
 static void recv_cancel(srv_conn *c)
@@ -425,7 +442,7 @@ static void on_send(srv_conn *c, struct io_uring_cqe *cqe)
 		c->tx_len[s] = 0;
 		c->tx_len[c->cur] = 0; /* nobody to send it to */
 		srv_conn_close(c);
-		conn_maybe_free(c);
+		conn_maybe_free(c); /* when it was closing already */
 		return;
 	}
 	c->tx_sent += (uint32_t)cqe->res;
@@ -591,6 +608,7 @@ static bool answered_all(srv_thread *th)
 
 static void close_all(srv_thread *th)
 {
+	reap(th);
 	for (uint32_t i = 0; i < th->s->cfg.max_connections; i++) {
 		srv_conn *c = th->conns[i];
 		if (c != NULL) {
@@ -624,6 +642,7 @@ static void loop_turn(srv_thread *th, int wait_ms)
 		n++;
 	}
 	io_uring_cq_advance(&th->ring, n);
+	reap(th);
 }
 
 static int ring_setup(srv_thread *th);

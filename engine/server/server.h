@@ -118,8 +118,8 @@ struct srv_conn {
 	uint32_t tx_len[2], tx_cap[2], tx_sent;
 	int cur;
 	bool sending, recv_armed, paused, closing, eof;
-	bool in_flush;
-	srv_conn *next_flush;
+	bool in_flush, reaping;
+	srv_conn *next_flush, *next_reap;
 	uint32_t inflight; /* ops not answered yet */
 	/* authentication */
 	bool authed;
@@ -142,6 +142,7 @@ struct srv_thread {
 	uint32_t nconns;
 	uint32_t gen;
 	srv_conn *flush_head;
+	srv_conn *reap_head;           /* freed at the end of the loop turn */
 	mtgate_gate_req *scratch_reqs; /* MTGATE_PROTO_BATCH_MAX */
 	mtgate_reason *scratch_out;    /* MTGATE_PROTO_BATCH_MAX */
 	uint32_t *scratch_shard;       /* MTGATE_PROTO_BATCH_MAX */

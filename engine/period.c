@@ -12,7 +12,7 @@
  * a skipped midnight becomes the first valid instant after it (the instant
  * of the transition), a repeated midnight its first occurrence.
  *
- * Local dates are turned into day numbers with days_from_civil (proleptic
+ * Local dates are turned into day numbers with civil_to_days (proleptic
  * Gregorian, day 0 = 1970-01-01, a Thursday). Instants are limited to
  * years 1900..9999 so that ICU's Julian/Gregorian switch (1582) and the
  * double UDate never matter.
@@ -20,6 +20,7 @@
 #include "period.h"
 
 #include "util/assert.h"
+#include "util/civil.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -200,35 +201,21 @@ int period_tz_resolve(const char *tz, char *id_out, size_t cap)
 
 /* ---- local dates --------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil); month is 1..12. */
 static int64_t period_days_from_civil(int64_t y, int64_t m, int64_t d)
 {
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return civil_to_days(y, m, d);
 }
 
-/* The inverse of period_days_from_civil. */
 static void period_civil_from_days(int64_t z, int32_t *y, int32_t *m,
 				   int32_t *d)
 {
-	int64_t era, doe, yoe, doy, mp;
+	int64_t yy;
+	int mm, dd;
 
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int32_t)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int32_t)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int32_t)(yoe + era * 400 + (*m <= 2));
+	civil_from_days(z, &yy, &mm, &dd);
+	*y = (int32_t)yy;
+	*m = mm;
+	*d = dd;
 }
 
 /* floor(a / b) for b > 0. */

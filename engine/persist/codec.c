@@ -143,20 +143,11 @@ int codec_consent_peek(const char *v, size_t len, codec_consent *out)
 int codec_consent_decode(const char *v, size_t len, codec_consent *out)
 {
 	const unsigned char *p = (const unsigned char *)v;
+	int rc = codec_consent_peek(v, len, out);
 
-	if (len < CODEC_CONSENT_FIXED || p[0] != CODEC_VERSION)
-		return MTGATE_ECORRUPT;
-	out->state = p[1];
-	out->channel = p[2];
-	out->voided_by = p[3];
+	if (rc < 0)
+		return rc;
 	out->changed_at_ms = (int64_t)rd_le64(p + 4);
-	out->granted = rd_le16(p + 12);
-	out->source_len = p[14];
-	if (out->state > MTGATE_STATE_PENDING ||
-	    out->channel >= MTGATE_CHANNEL_MAX ||
-	    out->voided_by >= MTGATE_DEACT_MAX ||
-	    len != (size_t)CODEC_CONSENT_FIXED + out->source_len)
-		return MTGATE_ECORRUPT;
 	memcpy(out->source, p + CODEC_CONSENT_FIXED, out->source_len);
 	out->source[out->source_len] = '\0';
 	return 0;

@@ -13,39 +13,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/civil.h"
 
 #define MS_PER_S        1000LL
 #define MS_PER_MIN      (60 * MS_PER_S)
 #define MS_PER_H        (60 * MS_PER_MIN)
 #define MS_PER_DAY      (24 * MS_PER_H)
 #define DURATION_MAX_MS (100LL * 366 * MS_PER_DAY)
-
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
 
 static int days_in_month(int64_t y, int m)
 {
@@ -146,7 +120,7 @@ int cli_time_parse(const char *s, int64_t *ms_out)
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
 	    mi > 59 || sec > 60)
 		return -1;
-	*ms_out = days_from_civil(y, mo, d) * MS_PER_DAY + h * MS_PER_H +
+	*ms_out = civil_to_days(y, mo, d) * MS_PER_DAY + h * MS_PER_H +
 		  mi * MS_PER_MIN + sec * MS_PER_S + ms - off * MS_PER_MIN;
 	return 0;
 }

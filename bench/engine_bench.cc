@@ -595,8 +595,10 @@ struct reaper {
 	int first_err = 0;
 };
 
-void change_done(void *arg, int status, mtgate_outcome outcome)
+void change_done(void *arg, int status, mtgate_outcome outcome,
+		 uint32_t consents)
 {
+	(void)consents;
 	reaper *r = static_cast<reaper *>(arg);
 	r->completed++;
 	if (status < 0) {

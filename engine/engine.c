@@ -315,9 +315,12 @@ typedef struct apply_slot {
 	mtgate_outcome *outcome;
 } apply_slot;
 
-static void apply_done_cb(void *arg, int status, mtgate_outcome outcome)
+static void apply_done_cb(void *arg, int status, mtgate_outcome outcome,
+			  uint32_t consents)
 {
 	apply_slot *a = arg;
+
+	(void)consents;
 	*a->result = status;
 	if (a->outcome != NULL)
 		*a->outcome = outcome;

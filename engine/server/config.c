@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <ini.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,60 @@ static int apply_flags(srv_config *c, int argc, char **argv, bool files)
 	return 0;
 }
 
+int srv_split_addr(const char *a, char *host, size_t hcap, char *port,
+		   size_t pcap)
+{
+	const char *colon = strrchr(a, ':');
+	size_t hl;
+
+	if (colon == NULL || colon == a || colon[1] == '\0')
+		return -1;
+	hl = (size_t)(colon - a);
+	if (a[0] == '[' && hl >= 2 && a[hl - 1] == ']') {
+		a++;
+		hl -= 2;
+	}
+	if (hl >= hcap || strlen(colon + 1) >= pcap)
+		return -1;
+	memcpy(host, a, hl);
+	host[hl] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+/* --listen: HOST:PORT with a port 0..65535 in digits and a host that
+ * resolves, checked before anything is opened. */
+static int check_listen(const char *listen)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE};
+	char host[128], port[16];
+	struct addrinfo *ai;
+	unsigned p = 0;
+	int rc;
+
+	if (srv_split_addr(listen, host, sizeof(host), port, sizeof(port)) <
+	    0) {
+		fprintf(stderr, "mtgated: --listen '%s' is not HOST:PORT\n",
+			listen);
+		return -1;
+	}
+	if (set_uint(&p, port, 0, 65535) < 0) {
+		fprintf(stderr,
+			"mtgated: --listen '%s': the port must be 0 to 65535\n",
+			listen);
+		return -1;
+	}
+	if ((rc = getaddrinfo(host, NULL, &hints, &ai)) != 0) {
+		fprintf(stderr, "mtgated: --listen '%s': %s\n", listen,
+			gai_strerror(rc));
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
 int srv_config_load(srv_config *c, int argc, char **argv)
 {
 	defaults(c);
@@ -255,7 +310,8 @@ int srv_config_load(srv_config *c, int argc, char **argv)
 			return 1;
 		}
 	if (apply_flags(c, argc, argv, true) < 0 ||
-	    apply_flags(c, argc, argv, false) < 0)
+	    apply_flags(c, argc, argv, false) < 0 ||
+	    check_listen(c->listen) < 0)
 		return -1;
 	return 0;
 }

@@ -186,14 +186,15 @@ static void change_reply(srv_op *op)
 	srv_conn_release(c);
 }
 
-static void change_done(void *arg, int status, mtgate_outcome outcome)
+static void change_done(void *arg, int status, mtgate_outcome outcome,
+			uint32_t consents)
 {
 	srv_op *op = arg;
 
 	if (status < 0 && op->first_err == 0)
 		op->first_err = status;
 	else if (status == 0 && outcome == MTGATE_CHANGED)
-		op->changed++;
+		op->changed += consents; /* a deactivation voids several */
 	else if (status == 0)
 		op->unchanged++;
 	if (++op->n_done == op->n_chg)
@@ -209,7 +210,7 @@ static void change_run(mtgate_engine *eng, void *arg)
 	for (uint32_t i = 0; i < n; i++) {
 		int rc = mtgate_owner_submit(eng, &op->chg[i], change_done, op);
 		if (rc < 0)
-			change_done(op, rc, 0);
+			change_done(op, rc, 0, 0);
 	}
 }
 

@@ -700,6 +700,42 @@ static void *thread_main(void *arg)
 
 /* ---- start and stop ---------------------------------------------------------------- */
 
+/*
+ * The core threads share the port with SO_REUSEPORT, which would also let
+ * a second mtgated of the same user bind it and take half the clients.
+ * So the address is first bound without it: EADDRINUSE there means the
+ * port is taken. (For port 0 this picks the port the threads then share.)
+ */
+static int probe_port(const char *host, char *port, size_t pcap)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct addrinfo *ai;
+	int fd, rc = getaddrinfo(host, port, &hints, &ai);
+
+	if (rc != 0) {
+		fprintf(stderr, "mtgated: --listen %s:%s: %s\n", host, port,
+			gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	rc = fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	     getsockname(fd, (struct sockaddr *)&ss, &sl) < 0;
+	if (rc)
+		fprintf(stderr, "mtgated: --listen %s:%s: %s\n", host, port,
+			strerror(errno));
+	else
+		getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, pcap,
+			    NI_NUMERICSERV);
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return rc ? -1 : 0;
+}
+
 static int listen_socket(srv *s, const char *host, const char *port)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -727,28 +763,6 @@ static int listen_socket(srv *s, const char *host, const char *port)
 	freeaddrinfo(ai);
 	(void)s;
 	return fd;
-}
-
-/* Split "HOST:PORT" ("[v6]:PORT" too). */
-static int split_addr(const char *a, char *host, size_t hcap, char *port,
-		      size_t pcap)
-{
-	const char *colon = strrchr(a, ':');
-	size_t hl;
-
-	if (colon == NULL || colon == a || colon[1] == '\0')
-		return -1;
-	hl = (size_t)(colon - a);
-	if (a[0] == '[' && hl >= 2 && a[hl - 1] == ']') {
-		a++;
-		hl -= 2;
-	}
-	if (hl >= hcap || strlen(colon + 1) >= pcap)
-		return -1;
-	memcpy(host, a, hl);
-	host[hl] = '\0';
-	strcpy(port, colon + 1);
-	return 0;
 }
 
 /* The port actually bound (for --listen HOST:0), as the ready address. */
@@ -836,12 +850,11 @@ int srv_start(srv *s)
 	char host[128], port[16];
 
 	s->started_mono_ms = mono_now_ms();
-	if (split_addr(s->cfg.listen, host, sizeof(host), port, sizeof(port)) <
-	    0) {
-		fprintf(stderr, "mtgated: --listen '%s' is not HOST:PORT\n",
-			s->cfg.listen);
+	if (srv_split_addr(s->cfg.listen, host, sizeof(host), port,
+			   sizeof(port)) < 0)
+		return -1; /* srv_config_load checked it */
+	if (probe_port(host, port, sizeof(port)) < 0)
 		return -1;
-	}
 	s->threads = calloc(s->nthreads, sizeof(*s->threads));
 	if (s->threads == NULL)
 		return -1;

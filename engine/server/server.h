@@ -75,6 +75,9 @@ typedef struct srv_config {
  * line wins). Returns 0, 1 after printing the usage (--help), or -1 after
  * printing "mtgated: <problem>" on stderr. */
 int srv_config_load(srv_config *c, int argc, char **argv);
+/* Split "HOST:PORT" ("[v6]:PORT" too); -1 when it is not that shape. */
+int srv_split_addr(const char *a, char *host, size_t hcap, char *port,
+		   size_t pcap);
 
 /* ---- credentials (auth.c) --------------------------------------------------------------- */
 

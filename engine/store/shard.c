@@ -590,6 +590,12 @@ int shard_submit(shard *s, const mtgate_change *chg, mtgate_done_fn done,
 
 /* ---- applying durable changes --------------------------------------------------- */
 
+/* Consent records a durable change changed: each effect is one. */
+static uint32_t pend_consents(const pend *p)
+{
+	return p->outcome == MTGATE_CHANGED ? p->n_effects : 0;
+}
+
 static void apply_pend(shard *s, const pend *p)
 {
 	uint64_t hash = store_hash(p->number);
@@ -639,7 +645,8 @@ static int apply_done(shard *s)
 			u64map_del(&s->overlay, p->number);
 		if (p->done != NULL)
 			p->done(p->arg, p->hd.status,
-				p->hd.status ? 0 : p->outcome);
+				p->hd.status ? 0 : p->outcome,
+				p->hd.status ? 0 : pend_consents(p));
 		free(p);
 		n++;
 	}

@@ -424,7 +424,10 @@ int mtgate_owner_gate_batch_as(mtgate_engine *eng, uint32_t tenant,
 /* Start a change on the owner thread without waiting. done runs later on this
  * thread, from mtgate_shard_poll, once the change is durable or has failed.
  * Returns 0 when queued; an error (and done is not called) otherwise. */
-typedef void (*mtgate_done_fn)(void *arg, int status, mtgate_outcome outcome);
+/* consents: how many consent records the change changed (a deactivation
+ * may change several; 0 when unchanged or failed). */
+typedef void (*mtgate_done_fn)(void *arg, int status, mtgate_outcome outcome,
+			       uint32_t consents);
 int mtgate_owner_submit(mtgate_engine *eng, const mtgate_change *chg,
 			mtgate_done_fn done, void *arg);
 

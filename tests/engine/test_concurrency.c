@@ -462,8 +462,10 @@ typedef struct own_thread {
 	thread_report rep;
 } own_thread;
 
-static void own_done(void *arg, int status, mtgate_outcome outcome)
+static void own_done(void *arg, int status, mtgate_outcome outcome,
+		     uint32_t consents)
 {
+	(void)consents;
 	own_thread *t = arg;
 
 	if (!pthread_equal(pthread_self(), t->self))
@@ -694,8 +696,10 @@ typedef struct gc_done {
 	int first_error;
 } gc_done;
 
-static void gc_done_cb(void *arg, int status, mtgate_outcome outcome)
+static void gc_done_cb(void *arg, int status, mtgate_outcome outcome,
+		       uint32_t consents)
 {
+	(void)consents;
 	gc_done *d = arg;
 
 	(void)outcome;

@@ -474,8 +474,10 @@ typedef struct done_rec {
 	mtgate_outcome outcome;
 } done_rec;
 
-static void record_done(void *arg, int status, mtgate_outcome outcome)
+static void record_done(void *arg, int status, mtgate_outcome outcome,
+			uint32_t consents)
 {
+	(void)consents;
 	done_rec *d = arg;
 
 	d->called = true;

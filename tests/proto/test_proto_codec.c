@@ -93,7 +93,8 @@ static size_t frame(uint8_t *out, uint8_t opcode, uint16_t flags,
 				0};
 
 	proto_header_enc(out, &h);
-	memcpy(out + MTGATE_PROTO_HEADER_LEN, body, len);
+	if (len > 0)
+		memcpy(out + MTGATE_PROTO_HEADER_LEN, body, len);
 	return MTGATE_PROTO_HEADER_LEN + len;
 }
 

@@ -216,7 +216,8 @@ static const char deactivate_usage[] =
 	"\n"
 	"Record that NUMBER was disconnected or ported (operator only):\n"
 	"every opt-in dated at or before TIME stops counting. Prints\n"
-	"DEACTIVATED <n>, n the consents it changed, or UNCHANGED.\n"
+	"DEACTIVATED <n>, n the consents it voided (0 for a number with\n"
+	"none), or UNCHANGED when the number was already deactivated then.\n"
 	"\n"
 	"Options:\n"
 	"  --reason disconnect|port  carrier disconnect list or port\n"
@@ -251,10 +252,12 @@ int cli_cmd_deactivate(cli_ctx *cx, int argc, char **argv)
 	rc = mtgate_c_deactivate(cx->conn, number, why, at_ms, source, &chg);
 	if (rc < 0)
 		return cli_fail(cx, rc);
-	if (chg.changed > 0)
-		printf("DEACTIVATED %u\n", chg.changed);
-	else
+	/* A new deactivation may void no consent (DEACTIVATED 0); one no
+	 * newer than the deactivation on record changes nothing. */
+	if (chg.changed == 0 && chg.unchanged > 0)
 		puts("UNCHANGED");
+	else
+		printf("DEACTIVATED %u\n", chg.changed);
 	return CLI_OK;
 }
 

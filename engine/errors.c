@@ -54,6 +54,26 @@ static const char *const errs[] = {
 		"called off the shard's owner thread",
 	[MTGATE_ETENANT_DUP - MTGATE_ERR_FIRST] =
 		"a tenant with this name already exists",
+	[MTGATE_EPROGRAM_RULE - MTGATE_ERR_FIRST] =
+		"the program definition breaks a consent rule",
+	[MTGATE_EPRICE - MTGATE_ERR_FIRST] =
+		"price, currency or charge interval is invalid",
+	[MTGATE_EMO_LONG - MTGATE_ERR_FIRST] =
+		"MO text is longer than 1600 bytes",
+	[MTGATE_EMO_UTF8 - MTGATE_ERR_FIRST] = "MO text is not valid UTF-8",
+	[MTGATE_ENOTDOI - MTGATE_ERR_FIRST] =
+		"the program does not use double opt-in",
+	[MTGATE_EDOI_PENDING - MTGATE_ERR_FIRST] =
+		"a double opt-in is pending already for this number and "
+		"program",
+	[MTGATE_EDOI_COOLDOWN - MTGATE_ERR_FIRST] =
+		"the number declined this program less than 24 hours ago",
+	[MTGATE_ESUBSCRIBED - MTGATE_ERR_FIRST] =
+		"the number is subscribed to this program already",
+	[MTGATE_ERENOTIFY - MTGATE_ERR_FIRST] =
+		"no re-notify left: one per request, none for web requests",
+	[MTGATE_ENOPOS - MTGATE_ERR_FIRST] =
+		"the program takes no point-of-sale opt-ins",
 };
 
 _Static_assert(sizeof(errs) / sizeof(errs[0]) ==
@@ -137,6 +157,38 @@ const char *mtgate_reason_token(mtgate_reason r)
 	if ((unsigned)r >= MTGATE_REASON_MAX)
 		return "UNKNOWN";
 	return tokens[r];
+}
+
+static const char *const mo_actions[MTGATE_ACT_MAX] = {
+	[MTGATE_ACT_OPTED_IN] = "OPTED_IN",
+	[MTGATE_ACT_OPTED_OUT] = "OPTED_OUT",
+	[MTGATE_ACT_PENDING] = "PENDING",
+	[MTGATE_ACT_CONFIRMED] = "CONFIRMED",
+	[MTGATE_ACT_DECLINED] = "DECLINED",
+	[MTGATE_ACT_FAILED] = "FAILED",
+	[MTGATE_ACT_SCOPE_QUESTION] = "SCOPE_QUESTION",
+	[MTGATE_ACT_HELP] = "HELP",
+};
+
+const char *mtgate_mo_action_name(mtgate_mo_action_kind k)
+{
+	if ((unsigned)k >= MTGATE_ACT_MAX || mo_actions[k] == NULL)
+		return "UNKNOWN";
+	return mo_actions[k];
+}
+
+static const char *const bill_tokens[MTGATE_BILL_REASON_MAX] = {
+	[MTGATE_BILL_ALLOW] = "ALLOW",
+	[MTGATE_BILL_NOT_CONFIRMED] = "NOT_CONFIRMED",
+	[MTGATE_BILL_PRICE_ABOVE_CONFIRMED] = "PRICE_ABOVE_CONFIRMED",
+	[MTGATE_BILL_FAILED_ATTEMPTS_EXCEEDED] = "FAILED_ATTEMPTS_EXCEEDED",
+};
+
+const char *mtgate_bill_reason_token(mtgate_bill_reason r)
+{
+	if ((unsigned)r >= MTGATE_BILL_REASON_MAX)
+		return "UNKNOWN";
+	return bill_tokens[r];
 }
 
 const char *mtgate_reason_carrier_status(mtgate_reason r)

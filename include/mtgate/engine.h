@@ -72,15 +72,28 @@ enum {
 	MTGATE_EREASON,       /* unknown deactivation reason */
 	MTGATE_EOP,           /* unknown change operation */
 	MTGATE_EVOID, /* opt-in dated at or before the number's deactivation */
-	MTGATE_ENOTPENDING, /* confirm without a pending double opt-in */
-	MTGATE_EFUTURE,     /* date lies in the future */
-	MTGATE_ECREDITS,    /* one-off program: too many unused credits */
-	MTGATE_EREADONLY,   /* storage failed earlier; writes are refused */
-	MTGATE_ESTORAGE,    /* RocksDB reported an error (see the log) */
-	MTGATE_ECORRUPT,    /* a stored record could not be decoded */
-	MTGATE_ECLOSED,     /* engine is closing */
-	MTGATE_ENOTOWNER,   /* mtgate_owner_* called off the owner thread */
-	MTGATE_ETENANT_DUP, /* a tenant with this name already exists */
+	MTGATE_ENOTPENDING,   /* confirm without a pending double opt-in */
+	MTGATE_EFUTURE,       /* date lies in the future */
+	MTGATE_ECREDITS,      /* one-off program: too many unused credits */
+	MTGATE_EREADONLY,     /* storage failed earlier; writes are refused */
+	MTGATE_ESTORAGE,      /* RocksDB reported an error (see the log) */
+	MTGATE_ECORRUPT,      /* a stored record could not be decoded */
+	MTGATE_ECLOSED,       /* engine is closing */
+	MTGATE_ENOTOWNER,     /* mtgate_owner_* called off the owner thread */
+	MTGATE_ETENANT_DUP,   /* a tenant with this name already exists */
+	MTGATE_EPROGRAM_RULE, /* the definition breaks a PROG rule (the text:
+			       * mtgate_program_check) */
+	MTGATE_EPRICE,        /* price, currency or charge interval invalid */
+	MTGATE_EMO_LONG,      /* MO text over MTGATE_MO_MAX bytes */
+	MTGATE_EMO_UTF8,      /* MO text is not valid UTF-8 */
+	MTGATE_ENOTDOI,       /* the program does not use double opt-in */
+	MTGATE_EDOI_PENDING,  /* a double opt-in is pending already (DOI-2) */
+	MTGATE_EDOI_COOLDOWN, /* declined less than 24 hours ago (DOI-6) */
+	MTGATE_ESUBSCRIBED,   /* subscribed already (DOI-8) */
+	MTGATE_ERENOTIFY,     /* no re-notify left: used, or a web request
+			       * (DOI-3) */
+	MTGATE_ENOPOS,        /* the program takes no point-of-sale opt-in
+			       * (OPTIN-1) */
 	MTGATE_ERR_LAST
 };
 
@@ -123,6 +136,19 @@ typedef enum mtgate_kind {
 	MTGATE_KIND_ONE_OFF = 2,   /* one MT per accepted request */
 } mtgate_kind;
 
+/* The charge interval of a premium (billed) program (PROG-5). */
+typedef enum mtgate_interval {
+	MTGATE_INTERVAL_NONE = 0, /* not billed: standard rate */
+	MTGATE_INTERVAL_ONCE = 1,
+	MTGATE_INTERVAL_DAILY = 2,
+	MTGATE_INTERVAL_WEEKLY = 3,
+	MTGATE_INTERVAL_MONTHLY = 4,
+	MTGATE_INTERVAL_MAX
+} mtgate_interval;
+
+#define MTGATE_CURRENCY_MAX       3    /* ISO 4217: "ZAR", "USD" */
+#define MTGATE_MAX_CHARGE_DEFAULT 5000 /* cents: R50 (PROG-5, CC-6) */
+
 typedef enum mtgate_period {
 	MTGATE_PERIOD_NONE = 0, /* one-off programs */
 	MTGATE_PERIOD_DAY = 1,
@@ -148,10 +174,15 @@ typedef struct mtgate_program_def {
 	const char *tz;       /* IANA name ("America/New_York") or fixed offset
 			      * ("+05:30", "UTC-8"); NULL or "" = UTC */
 	bool double_opt_in;
+	bool allow_pos; /* takes point-of-sale opt-ins (OPTIN-1) */
 	const char *welcome_text;
 	const char *help_text;
 	const char *quit_text;
-	const char *confirm_text;
+	const char *confirm_text; /* the double opt-in's confirmation request */
+	/* premium (billed) programs; price 0 = standard rate */
+	uint32_t price_cents;     /* per charge, at most the operator maximum */
+	const char *currency;     /* ISO 4217, NULL or "" when not billed */
+	mtgate_interval interval; /* once, daily, weekly or monthly */
 } mtgate_program_def;
 
 /* ---- tenants ------------------------------------------------------------- */
@@ -186,6 +217,9 @@ typedef enum mtgate_channel {
 	MTGATE_CHANNEL_IMPORT = 5,
 	MTGATE_CHANNEL_API = 6,
 	MTGATE_CHANNEL_CARRIER = 7, /* carrier disconnect or port list */
+	MTGATE_CHANNEL_USSD = 8,    /* double opt-in channels (CC-2) */
+	MTGATE_CHANNEL_WAP = 9,
+	MTGATE_CHANNEL_MMS = 10,
 	MTGATE_CHANNEL_MAX
 } mtgate_channel;
 
@@ -200,8 +234,15 @@ typedef enum mtgate_op {
 	MTGATE_OP_OPTIN = 1,   /* opt in; on a double-opt-in program: PENDING */
 	MTGATE_OP_OPTOUT = 2,  /* opt out */
 	MTGATE_OP_CONFIRM = 3, /* PENDING -> OPTED_IN */
-	MTGATE_OP_DEACTIVATE = 4, /* per number: voids every opt-in dated at or
+	MTGATE_OP_DEACTIVATE = 4,  /* per number: voids every opt-in dated at or
 				   * before at_ms, across all programs */
+	MTGATE_OP_DOI_REQUEST = 5, /* start a double opt-in: PENDING for 24 h
+				    * (DOI-1, -2, -6, -8); channel as asked */
+	MTGATE_OP_DOI_RENOTIFY = 6, /* remind of a pending one (DOI-3) */
+	MTGATE_OP_BILL_RESULT = 7,  /* a billing attempt's result (bill_ok):
+				     * a failure counts against BILL-2, a
+				     * success uses a one-off's confirmed
+				     * request (BILL-1) */
 	MTGATE_OP_MAX
 } mtgate_op;
 
@@ -216,6 +257,7 @@ typedef struct mtgate_change {
 				     * deactivated; 0 = now. Not in the future. */
 	const char *source;         /* form id, call id, MO text, file name;
 				     * NULL = none; at most MTGATE_SOURCE_MAX */
+	bool bill_ok;               /* BILL_RESULT: the charge went through */
 } mtgate_change;
 
 /* What a change did. */
@@ -223,6 +265,13 @@ typedef enum mtgate_outcome {
 	MTGATE_CHANGED = 1,   /* state changed and is durable */
 	MTGATE_UNCHANGED = 2, /* already in that state (a repeat opt-in) */
 } mtgate_outcome;
+
+/* A change made without waiting (mtgate_owner_submit, mtgate_owner_mo) is
+ * done: status 0 or an error; consents is how many consent records it
+ * changed (a deactivation or an MO may change several; 0 when unchanged or
+ * failed). */
+typedef void (*mtgate_done_fn)(void *arg, int status, mtgate_outcome outcome,
+			       uint32_t consents);
 
 /* A consent record as returned by mtgate_query. Owned by the caller. */
 typedef struct mtgate_consent {
@@ -302,6 +351,8 @@ typedef struct mtgate_options {
 	bool durable;               /* fsync each commit; default true. false is
 				     * for benchmarks only: a crash may then lose
 				     * acknowledged changes. */
+	uint32_t max_charge_cents;  /* largest single charge a premium program
+				     * may ask (PROG-5); 0 = R50 (5000) */
 } mtgate_options;
 
 /* Fills opts with defaults (path NULL must be set by the caller). */
@@ -388,6 +439,117 @@ int mtgate_deactivate(mtgate_engine *eng, uint64_t number,
 		      mtgate_deact_reason reason, int64_t at_ms,
 		      const char *source);
 
+/* ---- MO: a message from a subscriber (any thread) --------------------------- */
+
+#define MTGATE_MO_MAX         1600 /* bytes of MO text, UTF-8 (ten SMS parts) */
+#define MTGATE_MO_REPLIES_MAX 16
+#define MTGATE_MO_ACTIONS_MAX 514
+
+typedef enum mtgate_mo_action_kind {
+	MTGATE_ACT_OPTED_IN = 1,
+	MTGATE_ACT_OPTED_OUT,
+	MTGATE_ACT_PENDING,
+	MTGATE_ACT_CONFIRMED,
+	MTGATE_ACT_DECLINED,
+	MTGATE_ACT_FAILED,
+	MTGATE_ACT_SCOPE_QUESTION,
+	MTGATE_ACT_HELP,
+	MTGATE_ACT_MAX
+} mtgate_mo_action_kind;
+
+/* "OPTED_IN", ... "HELP". Static. */
+const char *mtgate_mo_action_name(mtgate_mo_action_kind k);
+
+typedef struct mtgate_mo_action {
+	mtgate_mo_action_kind kind;
+	uint32_t program; /* 0: the short code as a whole */
+} mtgate_mo_action;
+
+/*
+ * What an MO did: the reply texts to send back, in order (replies to MOs
+ * are not gated: STOP-6), and the state changes made, durable when the call
+ * returns. Owned by the caller; reply texts point into the result's own
+ * buffer and live as long as it.
+ */
+typedef struct mtgate_mo_result {
+	uint32_t n_replies, n_actions;
+	const char *reply[MTGATE_MO_REPLIES_MAX];
+	mtgate_mo_action action[MTGATE_MO_ACTIONS_MAX];
+	char text[MTGATE_MO_REPLIES_MAX * (MTGATE_TEXT_MAX + 1)];
+} mtgate_mo_result;
+
+/*
+ * Apply an MO from number to short_code (RULES.md OPTIN-2..4, STOP,
+ * HELP, DOI-4..6), for the programs of tenant on that short code
+ * (MTGATE_TENANT_ANY: all of them). Errors: MTGATE_EMO_LONG,
+ * MTGATE_EMO_UTF8, MTGATE_ESHORTCODE, and storage errors (nothing changed).
+ */
+int mtgate_mo(mtgate_engine *eng, uint32_t tenant, uint64_t number,
+	      const char *short_code, const char *text, size_t len,
+	      mtgate_mo_result *out);
+/* The same on the owner thread of number's shard, without waiting: done
+ * runs on this thread once it is durable; *out must live until then. */
+int mtgate_owner_mo(mtgate_engine *eng, uint32_t tenant, uint64_t number,
+		    const char *short_code, const char *text, size_t len,
+		    mtgate_mo_result *out, mtgate_done_fn done, void *arg);
+
+/* ---- billing (BILL-1, BILL-2) ---------------------------------------------------- */
+
+typedef enum mtgate_bill_reason {
+	MTGATE_BILL_ALLOW = 0,
+	MTGATE_BILL_NOT_CONFIRMED = 1,         /* no confirmed subscription or
+					       * one-off request */
+	MTGATE_BILL_PRICE_ABOVE_CONFIRMED = 2, /* more than the confirmed price
+					       * (DOI-7) */
+	MTGATE_BILL_FAILED_ATTEMPTS_EXCEEDED = 3, /* three failures today */
+	MTGATE_BILL_REASON_MAX
+} mtgate_bill_reason;
+
+/* "ALLOW", "NOT_CONFIRMED", "PRICE_ABOVE_CONFIRMED",
+ * "FAILED_ATTEMPTS_EXCEEDED". Static. */
+const char *mtgate_bill_reason_token(mtgate_bill_reason r);
+
+/* May number be charged amount_cents for program at now_ms? Reads only. */
+int mtgate_bill_check(mtgate_engine *eng, uint64_t number, uint32_t program,
+		      uint32_t amount_cents, int64_t now_ms,
+		      mtgate_bill_reason *out);
+
+/* ---- double opt-in reminders (DOI-9) ------------------------------------------------ */
+
+typedef struct mtgate_reminder {
+	uint64_t number;
+	uint32_t program;
+	int64_t since_ms; /* the subscription's start (its confirmation) */
+	int64_t due_ms;   /* the reminder's due time */
+} mtgate_reminder;
+
+/*
+ * Confirmed subscriptions of double-opt-in programs whose reminder falls
+ * due on the UTC day of at_ms: 30 days after the start and every 30 days
+ * after. Up to cap into out, the total into *n_out. Reads storage.
+ */
+int mtgate_reminders_due(mtgate_engine *eng, int64_t at_ms,
+			 mtgate_reminder *out, size_t cap, size_t *n_out);
+
+/* ---- short codes ----------------------------------------------------------------- */
+
+/* The short code's generic help text (HELP-3), answered to HELP when the
+ * number is active on none of its programs. Durable. NULL or "" clears. */
+int mtgate_shortcode_set_help(mtgate_engine *eng, const char *short_code,
+			      const char *help_text);
+/* Copies the text (NUL-terminated, cap bytes); "" when none is set. */
+int mtgate_shortcode_get_help(mtgate_engine *eng, const char *short_code,
+			      char *out, size_t cap);
+
+/* ---- programs ------------------------------------------------------------------------ */
+
+/* 0 when def keeps every PROG rule (RULES.md PROG-1..6) with the engine's
+ * maximum charge; else MTGATE_EPROGRAM_RULE with why naming the rule and
+ * the part, e.g. `PROG-1: welcome text lacks "Max 4 msgs/mo"`. Define and
+ * update run the same check. eng may be NULL (default maximum). */
+int mtgate_program_check(const mtgate_engine *eng,
+			 const mtgate_program_def *def, char *why, size_t cap);
+
 /*
  * All consent records of one number, ordered by program id. Writes up to cap
  * records into out (caller-owned) and the total into *n_out. deact_out may be
@@ -424,10 +586,6 @@ int mtgate_owner_gate_batch_as(mtgate_engine *eng, uint32_t tenant,
 /* Start a change on the owner thread without waiting. done runs later on this
  * thread, from mtgate_shard_poll, once the change is durable or has failed.
  * Returns 0 when queued; an error (and done is not called) otherwise. */
-/* consents: how many consent records the change changed (a deactivation
- * may change several; 0 when unchanged or failed). */
-typedef void (*mtgate_done_fn)(void *arg, int status, mtgate_outcome outcome,
-			       uint32_t consents);
 int mtgate_owner_submit(mtgate_engine *eng, const mtgate_change *chg,
 			mtgate_done_fn done, void *arg);
 

@@ -286,8 +286,8 @@ int mtgate_owner_gate_batch_as(mtgate_engine *eng, uint32_t tenant,
 					now_ms, tenant, out);
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!shard_owned(&eng->shards[mtgate_shard_of(eng,
-							      reqs[i].number)]))
+		if (!shard_owned(
+			    &eng->shards[mtgate_shard_of(eng, reqs[i].number)]))
 			return MTGATE_ENOTOWNER;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = (uint32_t)i;
@@ -662,6 +662,8 @@ static void engine_free(mtgate_engine *eng)
 	}
 	if (eng->progs != NULL)
 		programs_free(eng);
+	if (eng->scs != NULL)
+		shortcodes_free(eng);
 	if (eng->db.rdb != NULL)
 		db_close(&eng->db);
 	free(eng->path);
@@ -721,7 +723,7 @@ int mtgate_engine_open(const mtgate_options *opts, mtgate_engine **out)
 		goto fail;
 	}
 	memset(eng->shards, 0, sizeof(shard) * eng->nshards);
-	if ((rc = programs_init(eng)) < 0 ||
+	if ((rc = programs_init(eng)) < 0 || (rc = shortcodes_init(eng)) < 0 ||
 	    (rc = db_open(&eng->db, eng->path, eng->opts.log,
 			  eng->opts.log_ctx)) < 0 ||
 	    (rc = engine_recover(eng)) < 0 || (rc = committer_start(eng)) < 0)

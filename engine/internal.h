@@ -40,12 +40,26 @@
  * eng->progs[id]; kept until engine close (eng->prog_versions). */
 typedef struct prog_version {
 	mtgate_program_def def; /* strings point into strs */
+	uint32_t sc_id;         /* its short code (engine/shortcode.c) */
 	char tz_id[PERIOD_TZ_ID_MAX];
 	struct prog_version *older; /* version chain, freed at close */
 	char strs[];
 } prog_version;
 
 static inline const prog_version *prog_get(mtgate_engine *eng, uint32_t id);
+
+/* ---- short codes ------------------------------------------------------------ */
+
+/* An immutable version of a short code: its help text and the ids of its
+ * programs, ascending. Published like programs (engine/shortcode.c). */
+typedef struct sc_version {
+	uint32_t id;
+	char code[MTGATE_SHORTCODE_MAX + 1];
+	char *help;      /* into the allocation */
+	uint32_t *progs; /* into the allocation */
+	uint32_t n_progs;
+	struct sc_version *older;
+} sc_version;
 
 /* ---- commit pipeline ------------------------------------------------------------ */
 
@@ -197,7 +211,18 @@ struct mtgate_engine {
 	uint32_t next_prog_id;
 	prog_version *prog_versions; /* every version ever published */
 	u64map prog_index;           /* hash(sc, kw) -> id; see program.c */
+	_Atomic(sc_version *) *scs;  /* MTGATE_PROGRAMS_MAX entries */
+	uint32_t next_sc_id;
+	sc_version *sc_versions;
+	u64map sc_index; /* hash(code) -> id */
 };
+
+static inline const sc_version *sc_get(mtgate_engine *eng, uint32_t id)
+{
+	if (id == 0 || id >= MTGATE_PROGRAMS_MAX)
+		return NULL;
+	return atomic_load_explicit(&eng->scs[id], memory_order_acquire);
+}
 
 static inline const prog_version *prog_get(mtgate_engine *eng, uint32_t id)
 {
@@ -229,8 +254,8 @@ int shard_poll(shard *s);
 void shard_post(shard *s, task *t);
 bool shard_idle(shard *s);
 int shard_gate_batch(shard *s, const mtgate_gate_req *reqs, const uint32_t *idx,
-		     size_t n, mtgate_mode mode, int64_t now_ms, uint32_t tenant,
-		     mtgate_reason *out);
+		     size_t n, mtgate_mode mode, int64_t now_ms,
+		     uint32_t tenant, mtgate_reason *out);
 int shard_submit(shard *s, const mtgate_change *chg, mtgate_done_fn done,
 		 void *arg);
 int shard_query(shard *s, uint64_t number, int64_t now_ms, mtgate_consent *out,
@@ -247,6 +272,15 @@ void shard_load_counter(shard *s, uint64_t number, uint32_t program,
 
 /* recover.c */
 int engine_recover(mtgate_engine *eng);
+
+/* shortcode.c (changes under prog_lock) */
+int shortcodes_init(mtgate_engine *eng);
+void shortcodes_free(mtgate_engine *eng);
+int shortcodes_load(mtgate_engine *eng); /* before the programs */
+int shortcodes_link(mtgate_engine *eng); /* after the programs */
+int sc_ensure_locked(mtgate_engine *eng, const char *code, uint32_t *id_out);
+int sc_programs_changed_locked(mtgate_engine *eng, uint32_t id);
+uint32_t sc_find(mtgate_engine *eng, const char *code); /* 0: unknown */
 
 /* program.c */
 int programs_init(mtgate_engine *eng);

@@ -35,6 +35,17 @@ static bool alnum_text(const char *s, size_t max)
 	return true;
 }
 
+static bool alpha_text(const char *s, size_t len)
+{
+	if (strnlen(s, len + 1) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isascii((unsigned char)s[i]) ||
+		    !isalpha((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 static bool text_ok(const char *s)
 {
 	return s == NULL || strnlen(s, MTGATE_TEXT_MAX + 1) <= MTGATE_TEXT_MAX;
@@ -84,6 +95,11 @@ static int def_check(const mtgate_program_def *d, char *tz_id)
 	}
 	if (d->tz != NULL && strnlen(d->tz, MTGATE_TZ_MAX + 1) > MTGATE_TZ_MAX)
 		return MTGATE_ETZ;
+	if ((unsigned)d->interval >= MTGATE_INTERVAL_MAX ||
+	    (d->currency && d->currency[0] &&
+	     !alpha_text(d->currency, MTGATE_CURRENCY_MAX)) ||
+	    d->price_cents > MTGATE_PRICE_MAX)
+		return MTGATE_EPRICE;
 	return period_tz_resolve(d->tz, tz_id, PERIOD_TZ_ID_MAX);
 }
 
@@ -91,16 +107,17 @@ static int def_check(const mtgate_program_def *d, char *tz_id)
 static prog_version *version_new(const mtgate_program_def *d, uint32_t id,
 				 const char *tz_id)
 {
-	const char *src[8] = {
+	const char *src[9] = {
 		d->short_code,   d->keyword,
 		d->name,         d->tz && d->tz[0] ? d->tz : "UTC",
 		d->welcome_text, d->help_text,
-		d->quit_text,    d->confirm_text};
-	const char **dst[8];
+		d->quit_text,    d->confirm_text,
+		d->currency};
+	const char **dst[9];
 	size_t total = 0, off = 0;
 	prog_version *p;
 
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 9; i++)
 		total += (src[i] ? strlen(src[i]) : 0) + 1;
 	p = calloc(1, sizeof(*p) + total);
 	if (p == NULL)
@@ -116,7 +133,8 @@ static prog_version *version_new(const mtgate_program_def *d, uint32_t id,
 	dst[5] = &p->def.help_text;
 	dst[6] = &p->def.quit_text;
 	dst[7] = &p->def.confirm_text;
-	for (int i = 0; i < 8; i++) {
+	dst[8] = &p->def.currency;
+	for (int i = 0; i < 9; i++) {
 		size_t n = src[i] ? strlen(src[i]) : 0;
 		memcpy(p->strs + off, src[i] ? src[i] : "", n);
 		p->strs[off + n] = '\0';
@@ -124,6 +142,8 @@ static prog_version *version_new(const mtgate_program_def *d, uint32_t id,
 		off += n + 1;
 	}
 	for (char *k = (char *)p->def.keyword; *k; k++)
+		*k = (char)toupper((unsigned char)*k);
+	for (char *k = (char *)p->def.currency; *k; k++)
 		*k = (char)toupper((unsigned char)*k);
 	snprintf(p->tz_id, sizeof(p->tz_id), "%s", tz_id);
 	return p;
@@ -170,7 +190,7 @@ static int define_locked(mtgate_engine *eng, const mtgate_program_def *def,
 {
 	char tz_id[PERIOD_TZ_ID_MAX];
 	prog_version *p;
-	uint32_t id;
+	uint32_t id, sc_id;
 	int rc;
 
 	if ((rc = def_check(def, tz_id)) < 0)
@@ -179,10 +199,13 @@ static int define_locked(mtgate_engine *eng, const mtgate_program_def *def,
 		return MTGATE_EPROGRAM_DUP;
 	if (eng->next_prog_id >= MTGATE_PROGRAMS_MAX)
 		return MTGATE_EPROGRAM_FULL;
+	if ((rc = sc_ensure_locked(eng, def->short_code, &sc_id)) < 0)
+		return rc;
 	id = eng->next_prog_id;
 	p = version_new(def, id, tz_id);
 	if (p == NULL)
 		return MTGATE_ENOMEM;
+	p->sc_id = sc_id;
 	if ((rc = persist(eng, p)) < 0 ||
 	    (u64map_put(&eng->prog_index,
 			index_key(p->def.short_code, p->def.keyword), id) < 0 &&
@@ -193,7 +216,7 @@ static int define_locked(mtgate_engine *eng, const mtgate_program_def *def,
 	eng->next_prog_id++;
 	publish(eng, p);
 	*id_out = id;
-	return 0;
+	return sc_programs_changed_locked(eng, sc_id);
 }
 
 int mtgate_program_define(mtgate_engine *eng, const mtgate_program_def *def,
@@ -213,7 +236,7 @@ static int update_locked(mtgate_engine *eng, const mtgate_program_def *def)
 {
 	const prog_version *old = prog_get(eng, def->id);
 	char tz_id[PERIOD_TZ_ID_MAX];
-	uint32_t other;
+	uint32_t other, sc_id, old_sc;
 	prog_version *p;
 	int rc;
 
@@ -224,9 +247,13 @@ static int update_locked(mtgate_engine *eng, const mtgate_program_def *def)
 	other = index_find(eng, def->short_code, def->keyword);
 	if (other != 0 && other != def->id)
 		return MTGATE_EPROGRAM_DUP;
+	if ((rc = sc_ensure_locked(eng, def->short_code, &sc_id)) < 0)
+		return rc;
 	p = version_new(def, def->id, tz_id);
 	if (p == NULL)
 		return MTGATE_ENOMEM;
+	p->sc_id = sc_id;
+	old_sc = old->sc_id;
 	if ((rc = persist(eng, p)) < 0) {
 		free(p);
 		return rc;
@@ -237,7 +264,10 @@ static int update_locked(mtgate_engine *eng, const mtgate_program_def *def)
 			      index_key(p->def.short_code, p->def.keyword),
 			      def->id) == 0);
 	publish(eng, p);
-	return 0;
+	if (old_sc != sc_id &&
+	    (rc = sc_programs_changed_locked(eng, old_sc)) < 0)
+		return rc;
+	return sc_programs_changed_locked(eng, sc_id);
 }
 
 int mtgate_program_update(mtgate_engine *eng, const mtgate_program_def *def)
@@ -334,7 +364,7 @@ void programs_free(mtgate_engine *eng)
 static int load_one(mtgate_engine *eng, const char *k, size_t kl, const char *v,
 		    size_t vl)
 {
-	static _Thread_local char strbuf[8 * (MTGATE_TEXT_MAX + 1)];
+	static _Thread_local char strbuf[9 * (MTGATE_TEXT_MAX + 1)];
 	mtgate_program_def def;
 	char tz_id[PERIOD_TZ_ID_MAX];
 	uint32_t id;
@@ -350,6 +380,10 @@ static int load_one(mtgate_engine *eng, const char *k, size_t kl, const char *v,
 	p = version_new(&def, id, tz_id);
 	if (p == NULL)
 		return MTGATE_ENOMEM;
+	if ((rc = sc_ensure_locked(eng, p->def.short_code, &p->sc_id)) < 0) {
+		free(p);
+		return rc;
+	}
 	if (u64map_put(&eng->prog_index,
 		       index_key(p->def.short_code, p->def.keyword), id) < 0) {
 		free(p);

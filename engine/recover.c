@@ -30,10 +30,10 @@
 #include "internal.h"
 #include "util/assert.h"
 
-#define REC_THREADS_MAX 16
+#define REC_THREADS_MAX       16
 #define REC_RANGES_PER_THREAD 4 /* taken in turn: uneven ranges even out */
-#define REC_RANGES_MAX (REC_THREADS_MAX * REC_RANGES_PER_THREAD)
-#define REC_BUF 4096 /* slots per shard buffer */
+#define REC_RANGES_MAX        (REC_THREADS_MAX * REC_RANGES_PER_THREAD)
+#define REC_BUF               4096 /* slots per shard buffer */
 
 static unsigned rec_threads(const mtgate_engine *eng)
 {
@@ -203,7 +203,7 @@ static int scan_record(rec_scan *sc, const char *k, size_t kl, const char *v,
 		return MTGATE_ECORRUPT;
 	sh = mtgate_shard_of(sc->eng, number);
 	sc->buf[(size_t)sh * REC_BUF + sc->fill[sh]++] =
-		(store_slot){ number, shard_consent_meta(pid, &c) };
+		(store_slot){number, shard_consent_meta(pid, &c)};
 	sc->records++;
 	return sc->fill[sh] == REC_BUF ? scan_flush(sc, sh) : 0;
 }
@@ -251,7 +251,7 @@ static void run_workers(void *(*fn)(void *), void *items, size_t size,
 			unsigned n)
 {
 	pthread_t ths[REC_THREADS_MAX];
-	bool started[REC_THREADS_MAX] = { false };
+	bool started[REC_THREADS_MAX] = {false};
 
 	for (unsigned i = 1; i < n; i++)
 		started[i] = pthread_create(&ths[i], NULL, fn,
@@ -268,7 +268,7 @@ static void run_workers(void *(*fn)(void *), void *items, size_t size,
 static int load_consents(mtgate_engine *eng, uint64_t *records)
 {
 	unsigned nth = rec_threads(eng);
-	rec_ranges rr = { .n = 0 };
+	rec_ranges rr = {.n = 0};
 	rec_scan sc[REC_THREADS_MAX];
 	int rc = split_ranges(eng, nth * REC_RANGES_PER_THREAD, rr.bounds,
 			      &rr.n);
@@ -283,7 +283,7 @@ static int load_consents(mtgate_engine *eng, uint64_t *records)
 	for (unsigned i = 0; i < eng->nshards; i++)
 		pthread_mutex_init(&rr.locks[i], NULL);
 	for (unsigned i = 0; i < nth; i++) {
-		sc[i] = (rec_scan){ .eng = eng, .rr = &rr };
+		sc[i] = (rec_scan){.eng = eng, .rr = &rr};
 		sc[i].buf = malloc((size_t)eng->nshards * REC_BUF *
 				   sizeof(store_slot));
 		sc[i].fill = calloc(eng->nshards, sizeof(uint32_t));
@@ -363,12 +363,12 @@ static void *ctr_main(void *arg)
 static int load_counters(mtgate_engine *eng)
 {
 	unsigned n = rec_threads(eng) < eng->nshards ? rec_threads(eng)
-						      : eng->nshards;
+						     : eng->nshards;
 	rec_ctr c[REC_THREADS_MAX];
 	int rc = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		c[i] = (rec_ctr){ .eng = eng, .part = i, .parts = n };
+		c[i] = (rec_ctr){.eng = eng, .part = i, .parts = n};
 	run_workers(ctr_main, c, sizeof(c[0]), n);
 	for (unsigned i = 0; i < n && rc == 0; i++)
 		rc = c[i].rc;
@@ -395,7 +395,8 @@ int engine_recover(mtgate_engine *eng)
 		if (rc < 0)
 			return rc;
 	}
-	if ((rc = programs_load(eng)) < 0 ||
+	if ((rc = shortcodes_load(eng)) < 0 || (rc = programs_load(eng)) < 0 ||
+	    (rc = shortcodes_link(eng)) < 0 ||
 	    (rc = load_deactivations(eng)) < 0 ||
 	    (rc = load_consents(eng, &records)) < 0)
 		return rc;

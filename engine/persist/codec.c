@@ -116,7 +116,16 @@ size_t codec_consent_encode(unsigned char *out, const codec_consent *c)
 	out[3] = c->voided_by;
 	le64(out + 4, (uint64_t)c->changed_at_ms);
 	le16(out + 12, c->granted);
-	out[14] = c->source_len;
+	out[14] = c->cause;
+	out[15] = c->doi_flags;
+	out[16] = c->doi_channel;
+	le64(out + 17, (uint64_t)c->doi_at_ms);
+	le32(out + 25, c->price_cents);
+	out[29] = c->interval;
+	le32(out + 30, c->bill_day);
+	out[34] = c->bill_fails;
+	le16(out + 35, c->bill_credits);
+	out[37] = c->source_len;
 	memcpy(out + CODEC_CONSENT_FIXED, c->source, c->source_len);
 	return CODEC_CONSENT_FIXED + c->source_len;
 }
@@ -131,12 +140,21 @@ int codec_consent_peek(const char *v, size_t len, codec_consent *out)
 	out->channel = p[2];
 	out->voided_by = p[3];
 	out->granted = rd_le16(p + 12);
-	out->source_len = p[14];
+	out->cause = p[14];
+	out->doi_flags = p[15];
+	out->doi_channel = p[16];
+	out->doi_at_ms = (int64_t)rd_le64(p + 17);
+	out->source_len = p[37];
 	if (out->state > MTGATE_STATE_PENDING ||
 	    out->channel >= MTGATE_CHANNEL_MAX ||
 	    out->voided_by >= MTGATE_DEACT_MAX ||
+	    out->cause >= CODEC_CAUSE_MAX ||
+	    out->doi_channel >= MTGATE_CHANNEL_MAX ||
+	    p[29] >= MTGATE_INTERVAL_MAX ||
 	    len != (size_t)CODEC_CONSENT_FIXED + out->source_len)
 		return MTGATE_ECORRUPT;
+	out->price_cents = rd_le32(p + 25);
+	out->interval = p[29];
 	return 0;
 }
 
@@ -148,6 +166,9 @@ int codec_consent_decode(const char *v, size_t len, codec_consent *out)
 	if (rc < 0)
 		return rc;
 	out->changed_at_ms = (int64_t)rd_le64(p + 4);
+	out->bill_day = rd_le32(p + 30);
+	out->bill_fails = p[34];
+	out->bill_credits = rd_le16(p + 35);
 	memcpy(out->source, p + CODEC_CONSENT_FIXED, out->source_len);
 	out->source[out->source_len] = '\0';
 	return 0;
@@ -235,17 +256,17 @@ int codec_deact_decode(const char *v, size_t len, uint8_t *reason,
 }
 
 /* Program value: ver u8, tenant u32 LE, kind u8, period u8, limit u32 LE,
- * doi u8, then eight strings, each u16 LE length + bytes, in the order of
- * prog_strings(). */
-#define PROGRAM_FIXED 12
-#define PROGRAM_NSTR  8
+ * doi u8, allow_pos u8, interval u8, price_cents u32 LE, then nine strings,
+ * each u16 LE length + bytes, in the order of prog_string(). */
+#define PROGRAM_FIXED 18
+#define PROGRAM_NSTR  9
 
 static const char **prog_string(mtgate_program_def *d, int i)
 {
 	const char **f[PROGRAM_NSTR] = {
 		&d->short_code, &d->keyword,      &d->name,
 		&d->tz,         &d->welcome_text, &d->help_text,
-		&d->quit_text,  &d->confirm_text,
+		&d->quit_text,  &d->confirm_text, &d->currency,
 	};
 	return f[i];
 }
@@ -272,6 +293,10 @@ int codec_program_encode(const mtgate_program_def *def, unsigned char **out,
 	for (int i = 0; i < 4; i++)
 		buf[7 + i] = (unsigned char)(d.limit >> (8 * i));
 	buf[11] = d.double_opt_in ? 1 : 0;
+	buf[12] = d.allow_pos ? 1 : 0;
+	buf[13] = (unsigned char)d.interval;
+	for (int i = 0; i < 4; i++)
+		buf[14 + i] = (unsigned char)(d.price_cents >> (8 * i));
 	p = buf + PROGRAM_FIXED;
 	for (int i = 0; i < PROGRAM_NSTR; i++) {
 		const char *s = *prog_string(&d, i);
@@ -301,7 +326,12 @@ int codec_program_decode(const char *v, size_t len, mtgate_program_def *def,
 	for (int i = 0; i < 4; i++) {
 		def->tenant |= (uint32_t)p[1 + i] << (8 * i);
 		def->limit |= (uint32_t)p[7 + i] << (8 * i);
+		def->price_cents |= (uint32_t)p[14 + i] << (8 * i);
 	}
+	def->allow_pos = p[12] != 0;
+	def->interval = (mtgate_interval)p[13];
+	if (p[13] >= MTGATE_INTERVAL_MAX)
+		return MTGATE_ECORRUPT;
 	def->kind = (mtgate_kind)p[5];
 	def->period = (mtgate_period)p[6];
 	def->double_opt_in = p[11] != 0;

@@ -25,9 +25,24 @@
 #define CODEC_KEY_PROGRAM 4
 
 /* consent value: ver u8, state u8, channel u8, voided_by u8,
- * changed_at i64, granted u16, source_len u8, source bytes */
-#define CODEC_CONSENT_FIXED 15
+ * changed_at i64, granted u16, cause u8, doi_flags u8, doi_channel u8,
+ * doi_at i64, price_cents u32, interval u8, bill_day u32, bill_fails u8,
+ * bill_credits u16, source_len u8, source bytes */
+#define CODEC_CONSENT_FIXED 38
 #define CODEC_CONSENT_MAX   (CODEC_CONSENT_FIXED + MTGATE_SOURCE_MAX)
+
+/* Why a consent last changed, beyond its state (DOI events, expiries). */
+enum codec_cause {
+	CODEC_CAUSE_NONE = 0,
+	CODEC_CAUSE_CONFIRMED,     /* DOI-4: YES */
+	CODEC_CAUSE_DECLINED,      /* DOI-6: NO */
+	CODEC_CAUSE_FAILED,        /* DOI-5: another reply */
+	CODEC_CAUSE_EXPIRED,       /* DOI-5: no answer in 24 h */
+	CODEC_CAUSE_SCOPE_TIMEOUT, /* STOP-4: no answer in 30 minutes */
+	CODEC_CAUSE_MAX
+};
+
+#define CODEC_DOI_RENOTIFIED 0x01 /* doi_flags: the one re-notify is used */
 
 typedef struct codec_consent {
 	uint8_t state;     /* mtgate_state */
@@ -35,6 +50,15 @@ typedef struct codec_consent {
 	uint8_t voided_by; /* mtgate_deact_reason */
 	int64_t changed_at_ms;
 	uint16_t granted; /* one-off credits granted */
+	uint8_t cause;    /* codec_cause */
+	uint8_t doi_flags;
+	uint8_t doi_channel;   /* where the double opt-in was asked */
+	int64_t doi_at_ms;     /* asked (PENDING) or declined (DOI-6) */
+	uint32_t price_cents;  /* confirmed price (PENDING: the one asked) */
+	uint8_t interval;      /* confirmed charge interval */
+	uint32_t bill_day;     /* UTC day of bill_fails */
+	uint8_t bill_fails;    /* failed billing attempts that day (BILL-2) */
+	uint16_t bill_credits; /* one-off: confirmed requests not billed yet */
 	uint8_t source_len;
 	char source[MTGATE_SOURCE_MAX + 1];
 } codec_consent;

@@ -5,8 +5,8 @@
 #include <string.h>
 
 static const char *const cf_names[DB_CF_MAX] = {
-	"default", "programs", "consents", "counters", "deactivations", "audit",
-	"tenants",
+	"default", "programs", "consents",   "counters", "deactivations",
+	"audit",   "tenants",  "shortcodes", "scopes",
 };
 
 void db_log(db *d, const char *what, const char *detail)
@@ -220,8 +220,8 @@ void db_range_close(db_range *r)
 uint64_t db_approx_size(db *d, enum db_cf cf, const void *lo, size_t lo_len,
 			const void *hi, size_t hi_len)
 {
-	const char *los[1] = { lo }, *his[1] = { hi };
-	size_t lol[1] = { lo_len }, hil[1] = { hi_len };
+	const char *los[1] = {lo}, *his[1] = {hi};
+	size_t lol[1] = {lo_len}, hil[1] = {hi_len};
 	uint64_t size = 0;
 	char *err = NULL;
 
@@ -250,8 +250,8 @@ int db_flush_all(db *d)
 
 int db_start_compactions(db *d)
 {
-	const char *keys[1] = { "disable_auto_compactions" };
-	const char *vals[1] = { "false" };
+	const char *keys[1] = {"disable_auto_compactions"};
+	const char *vals[1] = {"false"};
 	char *err = NULL;
 	int rc = 0;
 

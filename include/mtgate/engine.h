@@ -147,6 +147,7 @@ typedef enum mtgate_interval {
 } mtgate_interval;
 
 #define MTGATE_CURRENCY_MAX       3    /* ISO 4217: "ZAR", "USD" */
+#define MTGATE_PRICE_MAX    100000000u /* cents, a sanity bound */
 #define MTGATE_MAX_CHARGE_DEFAULT 5000 /* cents: R50 (PROG-5, CC-6) */
 
 typedef enum mtgate_period {

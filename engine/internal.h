@@ -31,6 +31,7 @@
 #include "period.h"
 #include "persist/codec.h"
 #include "persist/db.h"
+#include "store/doimap.h"
 #include "store/table.h"
 #include "store/u64map.h"
 
@@ -73,19 +74,33 @@ typedef struct commit_item {
 	int status; /* written by the committer before its release store */
 } commit_item;
 
-/* What a durable change does to the store: one consent's new state. */
+/*
+ * What a durable change does to memory, for one key of the number: a
+ * consent (key = program id) or the number's record of one short code
+ * (key = sc id | EFF_SC: the STOP-4 scope question). Values are absolute
+ * (the state after the change), so the newest effect of a key in flight is
+ * that key's current state (change.c cur_of).
+ */
+#define EFF_SC 0x80000000u
+enum eff_doi { EFF_DOI_KEEP = 0, EFF_DOI_SET, EFF_DOI_DEL };
+
 typedef struct pend_effect {
-	uint32_t program;
-	uint8_t mem_state; /* STORE_ST_* */
-	uint16_t granted;  /* one-off credits */
+	uint32_t key;
+	uint8_t mem_state;   /* STORE_ST_*; short codes: 1 question open */
+	uint8_t flags;       /* slot flags >> SLOT_FLAG_SHIFT, absolute */
+	uint8_t doi;         /* eff_doi: the shard's doimap entry */
+	uint8_t reset_count; /* the counter starts again (deactivation) */
+	uint16_t granted;    /* one-off credits */
+	uint32_t aux;        /* short codes: minute the question opened */
 	int64_t changed_at_ms;
+	doi_entry doi_e; /* EFF_DOI_SET */
 } pend_effect;
 
 /* One RocksDB put, laid out in pend->buf as: u8 cf, u8 klen, u16 vlen,
  * key, value. */
 #define PEND_EFFECTS_MAX                                                       \
-	256 /* consents one change may touch: a number
-			      * with more programs cannot be deactivated */
+	256 /* keys one change may touch: a number with more
+			      * programs cannot be deactivated */
 
 typedef struct pend {
 	commit_item hd;
@@ -97,6 +112,7 @@ typedef struct pend {
 	mtgate_outcome outcome;
 	mtgate_done_fn done;
 	void *arg;
+	uint32_t consents; /* consent records the change writes */
 	uint32_t n_effects;
 	uint32_t n_puts;
 	uint32_t buf_len;
@@ -164,8 +180,12 @@ typedef struct shard {
 	struct mtgate_engine *eng;
 	unsigned idx;
 	store_table table;
-	u64map deact;   /* number -> at_ms << 8 | reason */
-	u64map overlay; /* number -> newest pend in flight */
+	u64map deact;              /* number -> at_ms << 8 | reason */
+	u64map overlay;            /* number -> newest pend in flight */
+	doimap doi;                /* double opt-ins pending or cooling down */
+	struct open_scope *scopes; /* STOP-4 questions open (the sweep) */
+	uint32_t n_scopes, scopes_cap;
+	int64_t next_sweep_mono_ms;
 	pend *fifo_head, *fifo_tail;
 	uint64_t next_seq;
 	period_cache *pcache; /* indexed by program id */
@@ -260,6 +280,19 @@ int shard_submit(shard *s, const mtgate_change *chg, mtgate_done_fn done,
 		 void *arg);
 int shard_query(shard *s, uint64_t number, int64_t now_ms, mtgate_consent *out,
 		size_t cap, size_t *n_out, mtgate_deactivation *deact_out);
+/* Apply the changes made durable since the last call, in order, and run
+ * their done callbacks (change.c). Returns how many. */
+int shard_apply_done(shard *s);
+/* The rules on the owner (store/rules_glue.c). shard_mo may run done
+ * before it returns, when the MO changes nothing. */
+int shard_mo(shard *s, uint32_t tenant, uint64_t number, const char *sc,
+	     const char *text, size_t len, mtgate_mo_result *out,
+	     mtgate_done_fn done, void *arg);
+int shard_bill_check(shard *s, uint64_t number, uint32_t pid, uint32_t amount,
+		     int64_t now, mtgate_bill_reason *out);
+void shard_sweep(shard *s);
+void shard_scope_opened(shard *s, uint64_t number, uint32_t sc_id,
+			uint32_t opened_min);
 /* Start a counter flush now; returns the ctr_done value that marks it. */
 uint32_t shard_flush_counters(shard *s, bool force);
 int shard_period_fill(shard *s, const prog_version *p, int64_t now_ms,

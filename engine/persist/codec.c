@@ -352,3 +352,35 @@ int codec_program_decode(const char *v, size_t len, mtgate_program_def *def,
 	}
 	return p == end ? 0 : MTGATE_ECORRUPT;
 }
+
+size_t codec_scope_encode(unsigned char *out, bool open, int64_t opened_at_ms,
+			  const uint32_t *lastout, uint32_t n)
+{
+	out[0] = CODEC_VERSION;
+	out[1] = open;
+	le64(out + 2, (uint64_t)opened_at_ms);
+	le16(out + 10, (uint16_t)n);
+	for (uint32_t i = 0; i < n; i++)
+		le32(out + CODEC_SCOPE_FIXED + 4 * i, lastout[i]);
+	return CODEC_SCOPE_MAX(n);
+}
+
+int codec_scope_decode(const char *v, size_t len, bool *open,
+		       int64_t *opened_at_ms, uint32_t *lastout, uint32_t cap,
+		       uint32_t *n_out)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	uint32_t n;
+
+	if (len < CODEC_SCOPE_FIXED || p[0] != CODEC_VERSION || p[1] > 1)
+		return MTGATE_ECORRUPT;
+	n = rd_le16(p + 10);
+	if (len != CODEC_SCOPE_MAX(n) || n > cap)
+		return MTGATE_ECORRUPT;
+	*open = p[1];
+	*opened_at_ms = (int64_t)rd_le64(p + 2);
+	for (uint32_t i = 0; i < n; i++)
+		lastout[i] = rd_le32(p + CODEC_SCOPE_FIXED + 4 * i);
+	*n_out = n;
+	return 0;
+}

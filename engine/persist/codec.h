@@ -15,6 +15,7 @@
 #ifndef MTGATE_PERSIST_CODEC_H
 #define MTGATE_PERSIST_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,22 @@ typedef struct codec_consent {
 	uint8_t source_len;
 	char source[MTGATE_SOURCE_MAX + 1];
 } codec_consent;
+
+/*
+ * The number's record of one short code (family "scopes", key = number
+ * u64, sc id u32 as a consent key): ver u8, open u8 (the STOP-4 question),
+ * opened_at i64, n u16, then n program ids u32 (the latest opt-out on the
+ * short code, OPTIN-4).
+ */
+#define CODEC_SCOPE_FIXED  12
+#define CODEC_SCOPE_MAX(n) (CODEC_SCOPE_FIXED + 4 * (size_t)(n))
+
+size_t codec_scope_encode(unsigned char *out, bool open, int64_t opened_at_ms,
+			  const uint32_t *lastout, uint32_t n);
+/* *n_out ids are read into lastout (cap of them). */
+int codec_scope_decode(const char *v, size_t len, bool *open,
+		       int64_t *opened_at_ms, uint32_t *lastout, uint32_t cap,
+		       uint32_t *n_out);
 
 /*
  * Counter log. Counters are persisted as a log of chunks, not a key per

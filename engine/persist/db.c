@@ -262,3 +262,26 @@ int db_start_compactions(db *d)
 	}
 	return rc;
 }
+
+int db_get(db *d, enum db_cf cf, const void *key, size_t klen, void *val,
+	   size_t cap, size_t *len_out)
+{
+	char *err = NULL;
+	size_t vl = 0;
+	char *v =
+		rocksdb_get_cf(d->rdb, d->ro, d->cf[cf], key, klen, &vl, &err);
+	int rc = db_err(d, "RocksDB read", err);
+
+	if (rc < 0)
+		return rc;
+	if (v == NULL)
+		return 0;
+	if (vl > cap) {
+		rocksdb_free(v);
+		return MTGATE_ECORRUPT;
+	}
+	memcpy(val, v, vl);
+	rocksdb_free(v);
+	*len_out = vl;
+	return 1;
+}

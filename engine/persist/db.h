@@ -84,6 +84,12 @@ int db_flush_all(db *d);
  * core; this turns them on. */
 int db_start_compactions(db *d);
 
+/* Point read: 1 and the value copied into val (cap bytes) when key is
+ * there, 0 when it is not, or an error (MTGATE_ECORRUPT when longer than
+ * cap). */
+int db_get(db *d, enum db_cf cf, const void *key, size_t klen, void *val,
+	   size_t cap, size_t *len_out);
+
 /* Log through the engine's log function: "mtgate: <what>: <detail>". */
 void db_log(db *d, const char *what, const char *detail);
 

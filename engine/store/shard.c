@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "store/plan.h"
 #include "util/assert.h"
 
 int shard_init(shard *s, mtgate_engine *eng, unsigned idx, uint64_t expected)
@@ -17,7 +18,8 @@ int shard_init(shard *s, mtgate_engine *eng, unsigned idx, uint64_t expected)
 	s->eng = eng;
 	s->idx = idx;
 	if (table_init(&s->table, expected) < 0 ||
-	    u64map_init(&s->deact, 0) < 0 || u64map_init(&s->overlay, 0) < 0)
+	    u64map_init(&s->deact, 0) < 0 || u64map_init(&s->overlay, 0) < 0 ||
+	    doimap_init(&s->doi) < 0)
 		return MTGATE_ENOMEM;
 	s->next_flush_mono_ms = mono_ms() + eng->opts.counter_flush_ms;
 	return 0;
@@ -33,6 +35,8 @@ void shard_free(shard *s)
 	table_free(&s->table);
 	u64map_free(&s->deact);
 	u64map_free(&s->overlay);
+	doimap_free(&s->doi);
+	free(s->scopes);
 	free(s->pcache);
 	free(s->dirty);
 }
@@ -125,12 +129,35 @@ static inline mtgate_reason gate_counted(shard *s, const prog_version *p,
 			return MTGATE_DENY_MSG_LIMIT_EXCEEDED;
 	}
 	if (mode == MTGATE_MODE_COUNT) {
-		sl->meta = slot_meta(slot_program(m), STORE_ST_IN, true, period,
+		sl->meta = (m & SLOT_FLAGS) |
+			   slot_meta(slot_program(m), STORE_ST_IN, true, period,
 				     (uint16_t)(count + 1));
 		if (!(m & SLOT_DIRTY))
 			mark_dirty(s, sl);
 	}
 	return MTGATE_ALLOW;
+}
+
+/*
+ * A consent whose short code has a STOP-4 question open for the number:
+ * denied while the question is younger than 30 minutes, and opted out once
+ * it is older (the sweep or the next MO writes the opt-out; the gate does
+ * not wait for them). A stale flag (the question is answered) lets the
+ * gate go on.
+ */
+static mtgate_reason gate_scope(shard *s, const prog_version *p,
+				uint64_t number, uint64_t hash, int64_t now_ms)
+{
+	store_slot *sc =
+		table_find_key(&s->table, hash, number, p->sc_id | SLOT_SC);
+	uint32_t opened;
+
+	if (sc == NULL || slot_state(sc->meta) != 1)
+		return MTGATE_ALLOW;
+	opened = (uint32_t)slot_count(sc->meta) << 16 | slot_period(sc->meta);
+	return (now_ms / 60000) - (int64_t)opened < 30
+		       ? MTGATE_DENY_SCOPE_QUESTION_OPEN
+		       : MTGATE_DENY_OPTED_OUT;
 }
 
 static inline mtgate_reason gate_one(shard *s, uint64_t number, uint32_t pid,
@@ -151,6 +178,12 @@ static inline mtgate_reason gate_one(shard *s, uint64_t number, uint32_t pid,
 	m = sl->meta;
 	switch (slot_state(m)) {
 	case STORE_ST_IN:
+		if (__builtin_expect((m & SLOT_SCOPE) != 0, 0)) {
+			mtgate_reason r =
+				gate_scope(s, p, number, hash, now_ms);
+			if (r != MTGATE_ALLOW)
+				return r;
+		}
 		return gate_counted(s, p, sl, m, mode, now_ms);
 	case STORE_ST_OUT:
 		return MTGATE_DENY_OPTED_OUT;
@@ -172,8 +205,8 @@ static inline mtgate_reason gate_one(shard *s, uint64_t number, uint32_t pid,
 #define GATE_AHEAD 16
 
 int shard_gate_batch(shard *s, const mtgate_gate_req *reqs, const uint32_t *idx,
-		     size_t n, mtgate_mode mode, int64_t now_ms, uint32_t tenant,
-		     mtgate_reason *out)
+		     size_t n, mtgate_mode mode, int64_t now_ms,
+		     uint32_t tenant, mtgate_reason *out)
 {
 	uint64_t ring[GATE_AHEAD];
 	size_t ahead = n < GATE_AHEAD ? n : GATE_AHEAD;
@@ -200,457 +233,6 @@ int shard_gate_batch(shard *s, const mtgate_gate_req *reqs, const uint32_t *idx,
 		atomic_load_explicit(&s->gates, memory_order_relaxed) + n,
 		memory_order_relaxed);
 	return 0;
-}
-
-/* ---- the newest state, durable or in flight ------------------------------------ */
-
-typedef struct cur_consent {
-	unsigned mem_state; /* STORE_ST_* */
-	uint16_t granted;
-	uint16_t used;
-} cur_consent;
-
-static pend *overlay_newest(shard *s, uint64_t number)
-{
-	uint64_t *v = u64map_get(&s->overlay, number);
-	return v ? (pend *)(uintptr_t)*v : NULL;
-}
-
-static void cur_of(shard *s, uint64_t number, uint64_t hash, uint32_t pid,
-		   cur_consent *c)
-{
-	store_slot *sl = table_find(&s->table, hash, number, pid);
-
-	c->mem_state = sl ? slot_state(sl->meta) : STORE_ST_NONE;
-	c->granted = sl ? slot_period(sl->meta) : 0;
-	c->used = sl ? slot_count(sl->meta) : 0;
-	for (pend *p = overlay_newest(s, number); p != NULL; p = p->older) {
-		for (uint32_t i = 0; i < p->n_effects; i++) {
-			if (p->effects[i].program == pid) {
-				c->mem_state = p->effects[i].mem_state;
-				c->granted = p->effects[i].granted;
-				return;
-			}
-		}
-	}
-}
-
-static uint64_t cur_deact(shard *s, uint64_t number)
-{
-	uint64_t *v;
-
-	for (pend *p = overlay_newest(s, number); p != NULL; p = p->older)
-		if (p->deact != 0)
-			return p->deact;
-	v = u64map_get(&s->deact, number);
-	return v ? *v : 0;
-}
-
-/* ---- building a change ---------------------------------------------------------- */
-
-typedef struct change_plan {
-	uint32_t n;
-	pend_effect eff[PEND_EFFECTS_MAX];
-	codec_consent rec[PEND_EFFECTS_MAX];
-	uint64_t deact; /* at << 8 | reason, or 0 */
-	mtgate_outcome outcome;
-} change_plan;
-
-static unsigned api_state(unsigned mem_state)
-{
-	static const unsigned map[STORE_ST_MAX] = {
-		[STORE_ST_NONE] = MTGATE_STATE_NONE,
-		[STORE_ST_IN] = MTGATE_STATE_OPTED_IN,
-		[STORE_ST_OUT] = MTGATE_STATE_OPTED_OUT,
-		[STORE_ST_PENDING] = MTGATE_STATE_PENDING,
-		[STORE_ST_VOID] = MTGATE_STATE_OPTED_OUT,
-	};
-	MTG_ASSERT(mem_state < STORE_ST_MAX);
-	return map[mem_state];
-}
-
-static void plan_add(change_plan *pl, const mtgate_change *chg, uint32_t pid,
-		     unsigned mem_state, uint16_t granted, int64_t at_ms)
-{
-	pend_effect *e = &pl->eff[pl->n];
-	codec_consent *r = &pl->rec[pl->n];
-	size_t sl = chg->source ? strlen(chg->source) : 0;
-
-	e->program = pid;
-	e->mem_state = (uint8_t)mem_state;
-	e->granted = granted;
-	e->changed_at_ms = at_ms;
-	memset(r, 0, sizeof(*r));
-	r->state = (uint8_t)api_state(mem_state);
-	r->channel = (uint8_t)chg->channel;
-	r->voided_by = mem_state == STORE_ST_VOID ? (uint8_t)chg->reason : 0;
-	r->changed_at_ms = at_ms;
-	r->granted = granted;
-	r->source_len = (uint8_t)sl;
-	memcpy(r->source, chg->source ? chg->source : "", sl);
-	pl->n++;
-	pl->outcome = MTGATE_CHANGED;
-}
-
-/* A new credit on a one-off program: unused credits of an opted-out
- * subscription do not come back. */
-static int one_off_grant(const cur_consent *c, uint16_t *granted)
-{
-	uint32_t base = c->mem_state == STORE_ST_IN ? c->granted : c->used;
-	if (base >= MTGATE_LIMIT_MAX)
-		return MTGATE_ECREDITS;
-	*granted = (uint16_t)(base + 1);
-	return 0;
-}
-
-static int plan_optin(shard *s, const mtgate_change *chg, const prog_version *p,
-		      uint64_t hash, int64_t at_ms, change_plan *pl)
-{
-	uint64_t d = cur_deact(s, chg->number);
-	cur_consent c;
-	uint16_t granted;
-	int rc;
-
-	if (d != 0 && at_ms <= (int64_t)(d >> 8))
-		return MTGATE_EVOID; /* NUM-3: dated at or before */
-	cur_of(s, chg->number, hash, chg->program, &c);
-	if (chg->op == MTGATE_OP_CONFIRM && c.mem_state != STORE_ST_PENDING)
-		return MTGATE_ENOTPENDING;
-	if (chg->op == MTGATE_OP_OPTIN && p->def.double_opt_in) {
-		if (c.mem_state == STORE_ST_PENDING ||
-		    c.mem_state == STORE_ST_IN)
-			return 0; /* UNCHANGED */
-		plan_add(pl, chg, chg->program, STORE_ST_PENDING, c.granted,
-			 at_ms);
-		return 0;
-	}
-	if (p->def.kind == MTGATE_KIND_ONE_OFF) {
-		rc = one_off_grant(&c, &granted); /* GATE-3: one per request */
-		if (rc < 0)
-			return rc;
-		plan_add(pl, chg, chg->program, STORE_ST_IN, granted, at_ms);
-		return 0;
-	}
-	if (c.mem_state == STORE_ST_IN)
-		return 0; /* OPTIN-3: a repeat changes nothing */
-	plan_add(pl, chg, chg->program, STORE_ST_IN, c.granted, at_ms);
-	return 0;
-}
-
-static int plan_optout(shard *s, const mtgate_change *chg, uint64_t hash,
-		       int64_t at_ms, change_plan *pl)
-{
-	cur_consent c;
-
-	cur_of(s, chg->number, hash, chg->program, &c);
-	if (c.mem_state == STORE_ST_OUT || c.mem_state == STORE_ST_VOID)
-		return 0;
-	plan_add(pl, chg, chg->program, STORE_ST_OUT, c.granted, at_ms);
-	return 0;
-}
-
-/* The newest record of every consent of number: durable ones from RocksDB,
- * then the changes in flight on top, oldest first. */
-static int gather_consents(shard *s, uint64_t number, change_plan *all)
-{
-	unsigned char key[CODEC_KEY_NUMBER];
-	rocksdb_iterator_t *it;
-	pend *chain[64], *p;
-	int rc = 0, nchain = 0;
-
-	all->n = 0;
-	codec_key_number(key, number);
-	it = db_iter(&s->eng->db, DB_CF_CONSENTS, key, sizeof(key), false);
-	if (it == NULL)
-		return MTGATE_ENOMEM;
-	for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		const char *v = rocksdb_iter_value(it, &vl);
-		uint64_t num;
-		uint32_t pid;
-		codec_consent *r = &all->rec[all->n];
-		if (kl < CODEC_KEY_NUMBER || memcmp(k, key, sizeof(key)) != 0)
-			break;
-		if (all->n == PEND_EFFECTS_MAX) {
-			rc = MTGATE_EINVAL;
-			break;
-		}
-		if ((rc = codec_key_consent_decode(k, kl, &num, &pid)) < 0 ||
-		    (rc = codec_consent_decode(v, vl, r)) < 0)
-			break;
-		all->eff[all->n].program = pid;
-		all->n++;
-	}
-	if (rc == 0)
-		rc = db_iter_status(&s->eng->db, it);
-	rocksdb_iter_destroy(it);
-	if (rc < 0)
-		return rc;
-	for (p = overlay_newest(s, number); p != NULL && nchain < 64;
-	     p = p->older)
-		chain[nchain++] = p;
-	if (p != NULL)
-		return MTGATE_EINVAL; /* more in flight than we track */
-	while (nchain-- > 0) {
-		p = chain[nchain];
-		for (uint32_t i = 0; i < p->n_effects; i++) {
-			const pend_effect *e = &p->effects[i];
-			uint32_t j = 0;
-			while (j < all->n && all->eff[j].program != e->program)
-				j++;
-			if (j == all->n) {
-				if (j == PEND_EFFECTS_MAX)
-					return MTGATE_EINVAL;
-				all->n++;
-				all->eff[j].program = e->program;
-			}
-			all->rec[j].state = (uint8_t)api_state(e->mem_state);
-			all->rec[j].voided_by = e->mem_state == STORE_ST_VOID;
-			all->rec[j].changed_at_ms = e->changed_at_ms;
-			all->rec[j].granted = e->granted;
-		}
-	}
-	return 0;
-}
-
-/* NUM-1, NUM-3: opt out every opt-in (or pending request) dated at or
- * before the deactivation, across all programs. A deactivation not newer
- * than the one on record changes nothing (a list processed twice). */
-static int plan_deactivate(shard *s, const mtgate_change *chg, int64_t at_ms,
-			   change_plan *pl)
-{
-	static _Thread_local change_plan all;
-	uint64_t d = cur_deact(s, chg->number);
-	int rc;
-
-	if (d != 0 && (int64_t)(d >> 8) >= at_ms)
-		return 0;
-	rc = gather_consents(s, chg->number, &all);
-	if (rc < 0)
-		return rc;
-	for (uint32_t i = 0; i < all.n; i++) {
-		const codec_consent *r = &all.rec[i];
-		bool live = r->state == MTGATE_STATE_OPTED_IN ||
-			    r->state == MTGATE_STATE_PENDING;
-		if (live && r->changed_at_ms <= at_ms)
-			plan_add(pl, chg, all.eff[i].program, STORE_ST_VOID,
-				 r->granted, at_ms);
-	}
-	pl->deact = (uint64_t)at_ms << 8 | chg->reason;
-	pl->outcome = MTGATE_CHANGED;
-	return 0;
-}
-
-static void put_bytes(unsigned char **w, unsigned cf, const void *k,
-		      unsigned klen, const void *v, unsigned vlen)
-{
-	unsigned char *p = *w;
-	p[0] = (unsigned char)cf;
-	p[1] = (unsigned char)klen;
-	p[2] = (unsigned char)vlen;
-	p[3] = (unsigned char)(vlen >> 8);
-	if (klen > 0) /* a counter reset has no key */
-		memcpy(p + 4, k, klen);
-	memcpy(p + 4 + klen, v, vlen);
-	*w = p + 4 + klen + vlen;
-}
-
-static pend *pend_build(const mtgate_change *chg, const change_plan *pl)
-{
-	size_t sl = chg->source ? strlen(chg->source) : 0;
-	size_t eff_bytes = pl->n * sizeof(pend_effect);
-	size_t put_bytes_max =
-		pl->n * (4 + CODEC_KEY_CONSENT + CODEC_CONSENT_MAX + 4 +
-			 CODEC_CTRLOG_ENTRY) +
-		(pl->deact ? 4 + CODEC_KEY_NUMBER + CODEC_DEACT_MAX : 0);
-	pend *p = malloc(sizeof(pend) + eff_bytes + put_bytes_max);
-	unsigned char *w, key[CODEC_KEY_CONSENT], val[CODEC_CONSENT_MAX];
-	uint32_t n_puts = 0;
-
-	if (p == NULL)
-		return NULL;
-	memset(p, 0, sizeof(*p));
-	p->hd.kind = COMMIT_CHANGE;
-	p->number = chg->number;
-	p->deact = pl->deact;
-	p->outcome = pl->outcome ? pl->outcome : MTGATE_UNCHANGED;
-	p->n_effects = pl->n;
-	p->effects = (pend_effect *)p->mem;
-	memcpy(p->effects, pl->eff, eff_bytes);
-	p->buf = p->mem + eff_bytes;
-	w = p->buf;
-	for (uint32_t i = 0; i < pl->n; i++) {
-		size_t vl = codec_consent_encode(val, &pl->rec[i]);
-		codec_key_consent(key, chg->number, pl->eff[i].program);
-		put_bytes(&w, DB_CF_CONSENTS, key, CODEC_KEY_CONSENT, val,
-			  (unsigned)vl);
-		n_puts++;
-		if (pl->eff[i].mem_state == STORE_ST_VOID) {
-			/* The next owner of the number starts from zero, and
-			 * a restart must not bring the old count back: a zero
-			 * entry for the counter log (no key; the committer
-			 * puts it in the log after every earlier count). */
-			codec_ctrlog_entry(val, chg->number, pl->eff[i].program,
-					   0, 0);
-			put_bytes(&w, DB_CF_COUNTERS, NULL, 0, val,
-				  CODEC_CTRLOG_ENTRY);
-			n_puts++;
-		}
-	}
-	if (pl->deact) {
-		size_t vl = codec_deact_encode(val, (uint8_t)(pl->deact & 0xFF),
-					       (int64_t)(pl->deact >> 8),
-					       chg->source, sl);
-		codec_key_number(key, chg->number);
-		put_bytes(&w, DB_CF_DEACT, key, CODEC_KEY_NUMBER, val,
-			  (unsigned)vl);
-	}
-	p->n_puts = n_puts + (pl->deact ? 1 : 0);
-	p->buf_len = (uint32_t)(w - p->buf);
-	return p;
-}
-
-static int change_check(mtgate_engine *eng, const mtgate_change *chg,
-			const prog_version **pp)
-{
-	if (chg->op <= 0 || chg->op >= MTGATE_OP_MAX)
-		return MTGATE_EOP;
-	if (chg->number == 0 || chg->number > MTGATE_NUMBER_MAX)
-		return MTGATE_EINVAL;
-	if ((unsigned)chg->channel >= MTGATE_CHANNEL_MAX)
-		return MTGATE_ECHANNEL;
-	if (chg->source &&
-	    strnlen(chg->source, MTGATE_SOURCE_MAX + 1) > MTGATE_SOURCE_MAX)
-		return MTGATE_ESOURCE_LONG;
-	if (chg->at_ms < 0 || chg->at_ms >= (INT64_C(1) << 55))
-		return MTGATE_EINVAL;
-	if (chg->op == MTGATE_OP_DEACTIVATE) {
-		if (chg->reason <= MTGATE_DEACT_NONE ||
-		    chg->reason >= MTGATE_DEACT_MAX)
-			return MTGATE_EREASON;
-		*pp = NULL;
-		return 0;
-	}
-	*pp = prog_get(eng, chg->program);
-	return *pp ? 0 : MTGATE_ENOPROGRAM;
-}
-
-int shard_submit(shard *s, const mtgate_change *chg, mtgate_done_fn done,
-		 void *arg)
-{
-	static _Thread_local change_plan pl;
-	mtgate_engine *eng = s->eng;
-	const prog_version *p;
-	uint64_t hash = store_hash(chg->number);
-	int64_t now = mtgate_now(eng), at;
-	pend *node;
-	int rc;
-
-	if ((rc = change_check(eng, chg, &p)) < 0)
-		return rc;
-	if (atomic_load(&eng->write_error) != 0)
-		return MTGATE_EREADONLY;
-	at = chg->at_ms ? chg->at_ms : now;
-	if (at > now)
-		return MTGATE_EFUTURE;
-	pl.n = 0;
-	pl.deact = 0;
-	pl.outcome = 0;
-	if (chg->op == MTGATE_OP_OPTOUT)
-		rc = plan_optout(s, chg, hash, at, &pl);
-	else if (chg->op == MTGATE_OP_DEACTIVATE)
-		rc = plan_deactivate(s, chg, at, &pl);
-	else
-		rc = plan_optin(s, chg, p, hash, at, &pl);
-	if (rc < 0)
-		return rc;
-	node = pend_build(chg, &pl);
-	if (node == NULL)
-		return MTGATE_ENOMEM;
-	node->hd.shard = s;
-	node->done = done;
-	node->arg = arg;
-	node->seq = ++s->next_seq;
-	node->older = overlay_newest(s, chg->number);
-	if (u64map_put(&s->overlay, chg->number, (uintptr_t)node) < 0) {
-		free(node);
-		return MTGATE_ENOMEM;
-	}
-	if (node->older)
-		node->older->newer = node;
-	if (s->fifo_tail)
-		s->fifo_tail->next_fifo = node;
-	else
-		s->fifo_head = node;
-	s->fifo_tail = node;
-	committer_push(eng, &node->hd);
-	return 0;
-}
-
-/* ---- applying durable changes --------------------------------------------------- */
-
-/* Consent records a durable change changed: each effect is one. */
-static uint32_t pend_consents(const pend *p)
-{
-	return p->outcome == MTGATE_CHANGED ? p->n_effects : 0;
-}
-
-static void apply_pend(shard *s, const pend *p)
-{
-	uint64_t hash = store_hash(p->number);
-
-	for (uint32_t i = 0; i < p->n_effects; i++) {
-		const pend_effect *e = &p->effects[i];
-		const prog_version *prog = prog_get(s->eng, e->program);
-		store_slot *sl =
-			table_upsert(&s->table, hash, p->number, e->program);
-		uint64_t m;
-		uint16_t period, count;
-		/* A durable change that cannot enter memory would leave the
-		 * store behind the disk; restart and recover instead. */
-		MTG_ASSERT(sl != NULL);
-		m = sl->meta;
-		period = slot_period(m);
-		count = slot_count(m);
-		if (prog && prog->def.kind == MTGATE_KIND_ONE_OFF)
-			period = e->granted;
-		if (e->mem_state == STORE_ST_VOID)
-			period = count = 0; /* persisted with the change */
-		sl->meta = slot_meta(e->program, e->mem_state,
-				     (m & SLOT_DIRTY) != 0, period, count);
-	}
-	if (p->deact != 0)
-		MTG_ASSERT(u64map_put(&s->deact, p->number, p->deact) == 0);
-}
-
-static int apply_done(shard *s)
-{
-	uint64_t done =
-		atomic_load_explicit(&s->done_seq, memory_order_acquire);
-	int n = 0;
-
-	while (s->fifo_head != NULL && s->fifo_head->seq <= done) {
-		pend *p = s->fifo_head;
-		s->fifo_head = p->next_fifo;
-		if (s->fifo_head == NULL)
-			s->fifo_tail = NULL;
-		if (p->hd.status == 0)
-			apply_pend(s, p);
-		/* p is the oldest change of its number in flight. */
-		MTG_ASSERT(p->older == NULL);
-		if (p->newer != NULL)
-			p->newer->older = NULL;
-		else
-			u64map_del(&s->overlay, p->number);
-		if (p->done != NULL)
-			p->done(p->arg, p->hd.status,
-				p->hd.status ? 0 : p->outcome,
-				p->hd.status ? 0 : pend_consents(p));
-		free(p);
-		n++;
-	}
-	return n;
 }
 
 /* ---- counters --------------------------------------------------------------------- */
@@ -759,8 +341,8 @@ static void shard_dump_step(shard *s, uint64_t req)
 	cb = ctr_batch_new(s, end - s->dump_pos);
 	for (uint64_t i = s->dump_pos; i < end; i++) {
 		store_slot *sl = &t->slots[i];
-		if (sl->number == 0 || slot_count(sl->meta) == 0 ||
-		    deact_in_flight(s, sl->number))
+		if (sl->number == 0 || (sl->meta & SLOT_SC) ||
+		    slot_count(sl->meta) == 0 || deact_in_flight(s, sl->number))
 			continue;
 		cb->ents[k++] = (ctr_entry){sl->number, slot_program(sl->meta),
 					    slot_period(sl->meta),
@@ -803,7 +385,7 @@ static int run_mailbox(shard *s)
 void shard_update_stats(shard *s)
 {
 	size_t bytes = table_bytes(&s->table) + u64map_bytes(&s->deact) +
-		       u64map_bytes(&s->overlay) +
+		       u64map_bytes(&s->overlay) + doimap_bytes(&s->doi) +
 		       (s->pcache ? malloc_usable_size(s->pcache) : 0) +
 		       (s->dirty ? malloc_usable_size(s->dirty) : 0);
 	atomic_store_explicit(&s->consents, s->table.used,
@@ -818,6 +400,8 @@ void shard_update_stats(shard *s)
  * committer's backlog and the memory it holds stay bounded at one batch per
  * shard; the flush interval stretches to the time a batch takes to write.
  */
+#define SWEEP_MS 1000
+
 static bool counters_idle(shard *s)
 {
 	return atomic_load_explicit(&s->ctr_done, memory_order_acquire) ==
@@ -830,7 +414,7 @@ int shard_poll(shard *s)
 	int64_t now;
 	uint64_t req;
 
-	if (apply_done(s) > 0) {
+	if (shard_apply_done(s) > 0) {
 		n++;
 		shard_update_stats(s);
 	}
@@ -840,6 +424,10 @@ int shard_poll(shard *s)
 	if (req != 0 && s->dump_done != req && counters_idle(s)) {
 		shard_dump_step(s, req);
 		n++;
+	}
+	if (now >= s->next_sweep_mono_ms) {
+		shard_sweep(s); /* DOI-5, STOP-4: what nobody answered */
+		s->next_sweep_mono_ms = now + SWEEP_MS;
 	}
 	if (now >= s->next_flush_mono_ms && counters_idle(s)) {
 		shard_flush_counters(s, false);

@@ -101,10 +101,10 @@ int table_fit(store_table *t)
 		return 0;
 	return table_rebuild(t, cap);
 }
-store_slot *table_upsert(store_table *t, uint64_t hash, uint64_t number,
-			 uint32_t program)
+store_slot *table_upsert_key(store_table *t, uint64_t hash, uint64_t number,
+			     uint64_t key)
 {
-	store_slot *s = table_find(t, hash, number, program);
+	store_slot *s = table_find_key(t, hash, number, key);
 	uint64_t i;
 
 	if (s != NULL)
@@ -116,7 +116,7 @@ store_slot *table_upsert(store_table *t, uint64_t hash, uint64_t number,
 		if (++i == t->cap)
 			i = 0;
 	t->slots[i].number = number;
-	t->slots[i].meta = slot_meta(program, STORE_ST_NONE, false, 0, 0);
+	t->slots[i].meta = key; /* state NONE, no flags, no counter */
 	t->used++;
 	return &t->slots[i];
 }
@@ -135,7 +135,8 @@ int table_load(store_table *t, const store_slot *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i + LOAD_AHEAD < n)
-			table_prefetch(t, store_hash(src[i + LOAD_AHEAD].number));
+			table_prefetch(t,
+				       store_hash(src[i + LOAD_AHEAD].number));
 		if (t->used + 1 >= t->grow_at && table_grow(t) < 0)
 			return -1;
 		table_place(t, &src[i]);

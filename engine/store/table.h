@@ -9,6 +9,7 @@
  *   word 1  bits  0..19  program id      (MTGATE_PROGRAMS_MAX = 2^20)
  *           bits 20..22  state           (STORE_ST_*)
  *           bit  23      dirty           counter changed since last flush
+ *           bits 24..26  flags           SLOT_LASTOUT, SLOT_SCOPE, SLOT_SC
  *           bits 32..47  period          recurring: period index of count
  *                                        one-off: credits granted
  *           bits 48..63  count           recurring: MTs counted in period
@@ -52,10 +53,25 @@ typedef struct store_slot {
 
 _Static_assert(sizeof(store_slot) == 16, "slot is 16 bytes");
 
-#define SLOT_PROG_MASK    0xFFFFFULL
-#define SLOT_STATE_SHIFT  20
-#define SLOT_STATE_MASK   (7ULL << SLOT_STATE_SHIFT)
-#define SLOT_DIRTY        (1ULL << 23)
+#define SLOT_PROG_MASK   0xFFFFFULL
+#define SLOT_STATE_SHIFT 20
+#define SLOT_STATE_MASK  (7ULL << SLOT_STATE_SHIFT)
+#define SLOT_DIRTY       (1ULL << 23)
+/* Flags (bits 24..31), kept by every rewrite of a slot's state: */
+#define SLOT_FLAG_SHIFT 24
+#define SLOT_LASTOUT                                                           \
+	(1ULL << 24) /* in the latest opt-out on its short
+				      * code (OPTIN-4: START) */
+#define SLOT_SCOPE                                                             \
+	(1ULL << 25) /* its short code's STOP-4 question is
+				      * open: the gate asks the record */
+#define SLOT_SC                                                                \
+	(1ULL << 26) /* not a consent: the number's record
+				      * of a short code; program = sc id,
+				      * state 1 = question open, period and
+				      * count = the minute it opened */
+#define SLOT_FLAGS        (SLOT_LASTOUT | SLOT_SCOPE)
+#define SLOT_KEY_MASK     (SLOT_PROG_MASK | SLOT_SC)
 #define SLOT_PERIOD_SHIFT 32
 #define SLOT_COUNT_SHIFT  48
 
@@ -106,15 +122,16 @@ static inline void table_prefetch(const store_table *t, uint64_t hash)
 	__builtin_prefetch(&t->slots[table_home(t, hash)], 1, 3);
 }
 
-/* The slot of (number, program), or NULL. */
-static inline store_slot *table_find(store_table *t, uint64_t hash,
-				     uint64_t number, uint32_t program)
+/* The slot of (number, key), or NULL. key is a program id, or a short
+ * code id | SLOT_SC for the number's record of that short code. */
+static inline store_slot *table_find_key(store_table *t, uint64_t hash,
+					 uint64_t number, uint64_t key)
 {
 	uint64_t i = table_home(t, hash);
 
 	for (;;) {
 		store_slot *s = &t->slots[i];
-		if (s->number == number && slot_program(s->meta) == program)
+		if (s->number == number && (s->meta & SLOT_KEY_MASK) == key)
 			return s;
 		if (s->number == 0)
 			return NULL;
@@ -123,11 +140,24 @@ static inline store_slot *table_find(store_table *t, uint64_t hash,
 	}
 }
 
-/* The slot of (number, program), inserted in state NONE if absent. May grow
+/* The consent of (number, program), or NULL. */
+static inline store_slot *table_find(store_table *t, uint64_t hash,
+				     uint64_t number, uint32_t program)
+{
+	return table_find_key(t, hash, number, program);
+}
+
+/* The slot of (number, key), inserted in state NONE if absent. May grow
  * the table, which moves every slot: pointers from before are stale.
  * Returns NULL only when memory runs out. */
-store_slot *table_upsert(store_table *t, uint64_t hash, uint64_t number,
-			 uint32_t program);
+store_slot *table_upsert_key(store_table *t, uint64_t hash, uint64_t number,
+			     uint64_t key);
+
+static inline store_slot *table_upsert(store_table *t, uint64_t hash,
+				       uint64_t number, uint32_t program)
+{
+	return table_upsert_key(t, hash, number, program);
+}
 
 /* Insert n slots whose (number, program) is not in the table yet (the
  * recovery scan). Returns -1 only when memory runs out. */

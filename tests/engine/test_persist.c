@@ -170,7 +170,7 @@ static uint32_t program_define(mtgate_engine *eng, const char *short_code,
 		.kind = MTGATE_KIND_RECURRING,
 		.limit = limit,
 		.period = MTGATE_PERIOD_MONTH,
-		.double_opt_in = double_opt_in,
+		.double_opt_in = double_opt_in, .allow_pos = true,
 		.quit_text = "You are unsubscribed.",
 	};
 	uint32_t id = 0;

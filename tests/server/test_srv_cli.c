@@ -521,7 +521,7 @@ static void test_srv_cli_optout_program_and_all(void **state)
 	program_add(f, "34568", "GAMMA", "5/month", "UTC");
 	CLI(f, "optin", n, "34567:ALPHA", "--channel", "web");
 	EXPECT(f, 0, "OPTED_IN\n");
-	CLI(f, "optin", n, "34567:BETA", "--channel", "pos");
+	CLI(f, "optin", n, "34567:BETA", "--channel", "ivr");
 	EXPECT(f, 0, "OPTED_IN\n");
 	CLI(f, "optin", n, "34568:GAMMA", "--channel", "import");
 	EXPECT(f, 0, "OPTED_IN\n");

@@ -107,11 +107,7 @@ void mtgate_options_init(mtgate_options *opts)
 
 /* ---- waiting for an owner ----------------------------------------------------------- */
 
-typedef struct waiter {
-	_Atomic uint32_t pending; /* completions still owed */
-} waiter;
-
-static void waiter_done(waiter *w)
+void waiter_done(waiter *w)
 {
 	if (atomic_fetch_sub_explicit(&w->pending, 1, memory_order_acq_rel) ==
 	    1)
@@ -126,7 +122,7 @@ static void waiter_done(waiter *w)
  * word, which the committer and mailbox posts bump; a completion from
  * another shard is noticed within a millisecond.
  */
-static void waiter_wait(mtgate_engine *eng, waiter *w)
+void waiter_wait(mtgate_engine *eng, waiter *w)
 {
 	shard *first = NULL;
 	uint32_t v;
@@ -151,7 +147,7 @@ static void waiter_wait(mtgate_engine *eng, waiter *w)
 }
 
 /* Run t on s's owner and wait for it, or run it here if we own s. */
-static void run_on_owner(mtgate_engine *eng, shard *s, task *t, waiter *w)
+void run_on_owner(mtgate_engine *eng, shard *s, task *t, waiter *w)
 {
 	if (shard_owned(s))
 		t->run(s, t);

@@ -251,6 +251,16 @@ static inline const prog_version *prog_get(mtgate_engine *eng, uint32_t id)
 	return atomic_load_explicit(&eng->progs[id], memory_order_acquire);
 }
 
+/* engine.c: waiting for an owner thread */
+typedef struct waiter {
+	_Atomic uint32_t pending; /* completions still owed */
+} waiter;
+void waiter_done(waiter *w);
+/* Wait for w; a thread that owns shards keeps polling them meanwhile. */
+void waiter_wait(mtgate_engine *eng, waiter *w);
+/* Run t on s's owner and wait for w, or run it here if we own s. */
+void run_on_owner(mtgate_engine *eng, shard *s, task *t, waiter *w);
+
 /* engine.c */
 uintptr_t engine_thread_token(void);
 void engine_log(mtgate_engine *eng, const char *fmt, ...)

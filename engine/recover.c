@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "store/plan.h"
 #include "util/assert.h"
 
 #define REC_THREADS_MAX       16
@@ -164,9 +165,19 @@ typedef struct rec_ranges {
 	pthread_mutex_t *locks; /* one per shard */
 } rec_ranges;
 
+/* A double opt-in pending or cooling down, for the shard's doimap. */
+typedef struct rec_doi {
+	uint64_t number;
+	uint32_t program;
+	doi_entry e;
+} rec_doi;
+
 struct rec_scan {
 	mtgate_engine *eng;
 	rec_ranges *rr;
+	int64_t now_ms;
+	rec_doi *doi; /* found by this thread, inserted after the scan */
+	size_t n_doi, doi_cap;
 	store_slot *buf; /* nshards * REC_BUF */
 	uint32_t *fill;  /* per shard */
 	uint64_t records;
@@ -186,6 +197,43 @@ static int scan_flush(rec_scan *sc, unsigned sh)
 	return rc < 0 ? MTGATE_ENOMEM : 0;
 }
 
+#define DOI_WINDOW_MS (24 * 3600 * 1000LL)
+
+/* A pending request, or a decline younger than 24 hours (DOI-6). */
+static int scan_doi(rec_scan *sc, uint64_t number, uint32_t pid,
+		    const codec_consent *c)
+{
+	bool pending = c->state == MTGATE_STATE_PENDING;
+	bool declined = c->cause == CODEC_CAUSE_DECLINED &&
+			sc->now_ms - c->doi_at_ms < DOI_WINDOW_MS;
+	rec_doi *d;
+
+	if (!pending && !declined)
+		return 0;
+	if (sc->n_doi == sc->doi_cap) {
+		size_t cap = sc->doi_cap ? 2 * sc->doi_cap : 256;
+		rec_doi *n = realloc(sc->doi, cap * sizeof(*n));
+		if (n == NULL)
+			return MTGATE_ENOMEM;
+		sc->doi = n;
+		sc->doi_cap = cap;
+	}
+	d = &sc->doi[sc->n_doi++];
+	d->number = number;
+	d->program = pid;
+	d->e = (doi_entry){
+		.at_ms = c->doi_at_ms,
+		.price_cents = c->price_cents,
+		.interval = c->interval,
+		.channel = c->doi_channel,
+		.flags = (uint8_t)((pending ? 0 : DOI_DECLINED) |
+				   ((c->doi_flags & CODEC_DOI_RENOTIFIED)
+					    ? DOI_RENOTIFIED
+					    : 0)),
+	};
+	return 0;
+}
+
 static int scan_record(rec_scan *sc, const char *k, size_t kl, const char *v,
 		       size_t vl)
 {
@@ -201,6 +249,8 @@ static int scan_record(rec_scan *sc, const char *k, size_t kl, const char *v,
 	if (number == 0 || number > MTGATE_NUMBER_MAX || pid == 0 ||
 	    pid >= MTGATE_PROGRAMS_MAX)
 		return MTGATE_ECORRUPT;
+	if ((rc = scan_doi(sc, number, pid, &c)) < 0)
+		return rc;
 	sh = mtgate_shard_of(sc->eng, number);
 	sc->buf[(size_t)sh * REC_BUF + sc->fill[sh]++] =
 		(store_slot){number, shard_consent_meta(pid, &c)};
@@ -283,7 +333,8 @@ static int load_consents(mtgate_engine *eng, uint64_t *records)
 	for (unsigned i = 0; i < eng->nshards; i++)
 		pthread_mutex_init(&rr.locks[i], NULL);
 	for (unsigned i = 0; i < nth; i++) {
-		sc[i] = (rec_scan){.eng = eng, .rr = &rr};
+		sc[i] = (rec_scan){
+			.eng = eng, .rr = &rr, .now_ms = mtgate_now(eng)};
 		sc[i].buf = malloc((size_t)eng->nshards * REC_BUF *
 				   sizeof(store_slot));
 		sc[i].fill = calloc(eng->nshards, sizeof(uint32_t));
@@ -296,6 +347,15 @@ static int load_consents(mtgate_engine *eng, uint64_t *records)
 		if (rc == 0)
 			rc = sc[i].rc;
 		*records += sc[i].records;
+		for (size_t j = 0; rc == 0 && j < sc[i].n_doi; j++) {
+			rec_doi *d = &sc[i].doi[j];
+			shard *s =
+				&eng->shards[mtgate_shard_of(eng, d->number)];
+			if (doimap_put(&s->doi, d->number, d->program, &d->e) <
+			    0)
+				rc = MTGATE_ENOMEM;
+		}
+		free(sc[i].doi);
 		free(sc[i].buf);
 		free(sc[i].fill);
 	}
@@ -378,6 +438,78 @@ static int load_counters(mtgate_engine *eng)
 	return rc;
 }
 
+/* ---- the numbers' short-code records (STOP-4, OPTIN-4) ----------------------------- */
+
+static void scope_flag(shard *s, uint64_t number, uint64_t hash, uint32_t pid,
+		       uint64_t flag, bool active_only)
+{
+	store_slot *sl = table_find(&s->table, hash, number, pid);
+	unsigned st;
+
+	if (sl == NULL)
+		return;
+	st = slot_state(sl->meta);
+	if (!active_only || st == STORE_ST_IN || st == STORE_ST_PENDING)
+		sl->meta |= flag;
+}
+
+static int scope_load_one(mtgate_engine *eng, const char *k, size_t kl,
+			  const char *v, size_t vl)
+{
+	static uint32_t lastout[SCOPE_LASTOUT_MAX];
+	uint64_t number, hash;
+	uint32_t sc_id, n;
+	int64_t opened_at;
+	const sc_version *sc;
+	store_slot *sl;
+	bool open;
+	shard *s;
+	int rc;
+
+	if ((rc = codec_key_consent_decode(k, kl, &number, &sc_id)) < 0 ||
+	    (rc = codec_scope_decode(v, vl, &open, &opened_at, lastout,
+				     SCOPE_LASTOUT_MAX, &n)) < 0)
+		return rc;
+	if (number == 0 || number > MTGATE_NUMBER_MAX ||
+	    (sc = sc_get(eng, sc_id)) == NULL)
+		return MTGATE_ECORRUPT;
+	s = &eng->shards[mtgate_shard_of(eng, number)];
+	hash = store_hash(number);
+	for (uint32_t i = 0; i < n; i++)
+		scope_flag(s, number, hash, lastout[i], SLOT_LASTOUT, false);
+	if (!open)
+		return 0;
+	sl = table_upsert_key(&s->table, hash, number, sc_id | SLOT_SC);
+	if (sl == NULL)
+		return MTGATE_ENOMEM;
+	n = minute_of(opened_at);
+	sl->meta = (uint64_t)sc_id | SLOT_SC | 1ULL << SLOT_STATE_SHIFT |
+		   (uint64_t)(n & 0xFFFF) << SLOT_PERIOD_SHIFT |
+		   (uint64_t)(n >> 16) << SLOT_COUNT_SHIFT;
+	for (uint32_t i = 0; i < sc->n_progs; i++)
+		scope_flag(s, number, hash, sc->progs[i], SLOT_SCOPE, true);
+	shard_scope_opened(s, number, sc_id, n);
+	return 0;
+}
+
+/* After the consents: the records of numbers on short codes. */
+static int load_scopes(mtgate_engine *eng)
+{
+	db_range r;
+	int rc = db_range_open(&eng->db, &r, DB_CF_SCOPES, NULL, 0, NULL, 0);
+
+	for (; rc == 0 && rocksdb_iter_valid(r.it); rocksdb_iter_next(r.it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(r.it, &kl);
+		const char *v = rocksdb_iter_value(r.it, &vl);
+		rc = scope_load_one(eng, k, kl, v, vl);
+	}
+	if (rc == 0)
+		rc = db_iter_status(&eng->db, r.it);
+	db_range_close(&r);
+	return rc;
+}
+
 /* ---- the whole ------------------------------------------------------------ */
 
 int engine_recover(mtgate_engine *eng)
@@ -405,7 +537,7 @@ int engine_recover(mtgate_engine *eng)
 	for (unsigned i = 0; i < eng->nshards; i++)
 		if (table_fit(&eng->shards[i].table) < 0)
 			return MTGATE_ENOMEM;
-	if ((rc = load_counters(eng)) < 0)
+	if ((rc = load_scopes(eng)) < 0 || (rc = load_counters(eng)) < 0)
 		return rc;
 	for (unsigned i = 0; i < eng->nshards; i++)
 		shard_update_stats(&eng->shards[i]);

@@ -252,9 +252,10 @@ static inline const prog_version *prog_get(mtgate_engine *eng, uint32_t id)
 }
 
 /* engine.c: waiting for an owner thread */
-typedef struct waiter {
+typedef struct waiter waiter;
+struct waiter {
 	_Atomic uint32_t pending; /* completions still owed */
-} waiter;
+};
 void waiter_done(waiter *w);
 /* Wait for w; a thread that owns shards keeps polling them meanwhile. */
 void waiter_wait(mtgate_engine *eng, waiter *w);
@@ -300,7 +301,9 @@ int shard_mo(shard *s, uint32_t tenant, uint64_t number, const char *sc,
 	     mtgate_done_fn done, void *arg);
 int shard_bill_check(shard *s, uint64_t number, uint32_t pid, uint32_t amount,
 		     int64_t now, mtgate_bill_reason *out);
-void shard_sweep(shard *s);
+/* End what nobody answered (DOI-5, STOP-4); w, when given, counts the
+ * changes it starts so that a caller can wait for them. */
+void shard_sweep(shard *s, struct waiter *w);
 void shard_scope_opened(shard *s, uint64_t number, uint32_t sc_id,
 			uint32_t opened_min);
 /* Start a counter flush now; returns the ctr_done value that marks it. */

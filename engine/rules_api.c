@@ -196,6 +196,35 @@ int mtgate_reminders_due(mtgate_engine *eng, int64_t at_ms,
 	return rc;
 }
 
+/* ---- the sweep now ------------------------------------------------------------------------ */
+
+typedef struct sweep_call {
+	task t;
+	waiter *w;
+} sweep_call;
+
+static void sweep_run(shard *s, task *t)
+{
+	sweep_call *c = (sweep_call *)t;
+
+	shard_sweep(s, c->w);
+	waiter_done(c->w); /* the task itself */
+}
+
+int mtgate_sweep(mtgate_engine *eng)
+{
+	waiter w;
+
+	if (eng == NULL)
+		return MTGATE_EINVAL;
+	for (unsigned i = 0; i < eng->nshards; i++) {
+		sweep_call c = {.t.run = sweep_run, .w = &w};
+		atomic_init(&w.pending, 1);
+		run_on_owner(eng, &eng->shards[i], &c.t, &w);
+	}
+	return atomic_load(&eng->write_error);
+}
+
 /* ---- program checks --------------------------------------------------------------------- */
 
 int mtgate_program_check(const mtgate_engine *eng,

@@ -42,6 +42,8 @@
  */
 typedef struct rules_words {
 	uint32_t n;
+	/* strlen(w[i]); RULES_WORD_MAX + 1 for a word cut to RULES_WORD_MAX
+	 * bytes, which then never equals a reserved word or keyword */
 	uint8_t len[RULES_WORDS_MAX];
 	char w[RULES_WORDS_MAX][RULES_WORD_MAX + 1]; /* NUL-terminated */
 } rules_words;

@@ -664,9 +664,32 @@ void shard_scope_opened(shard *s, uint64_t number, uint32_t sc_id,
 	s->scopes[s->n_scopes++] = (open_scope){number, sc_id, opened_min};
 }
 
+static void sweep_done(void *arg, int status, mtgate_outcome outcome,
+		       uint32_t consents)
+{
+	(void)status;
+	(void)outcome;
+	(void)consents;
+	waiter_done(arg);
+}
+
+/* Submit a sweep's change; w, when given, waits for it to be durable. */
+static int sweep_submit(shard *s, uint64_t number, const change_plan *pl,
+			const char *source, waiter *w)
+{
+	int rc;
+
+	if (w != NULL)
+		atomic_fetch_add(&w->pending, 1);
+	rc = plan_submit(s, number, pl, source, w ? sweep_done : NULL, w);
+	if (rc < 0 && w != NULL)
+		waiter_done(w);
+	return rc;
+}
+
 /* A question 30 minutes old: an MO that changes nothing but lets the
  * timeout act (mo_scope_timeout). */
-static bool sweep_scope(shard *s, const open_scope *o, int64_t now)
+static bool sweep_scope(shard *s, const open_scope *o, int64_t now, waiter *w)
 {
 	static _Thread_local mo_ctx x;
 	cur_scope cs;
@@ -691,12 +714,12 @@ static bool sweep_scope(shard *s, const open_scope *o, int64_t now)
 	mo_scope_timeout(&x);
 	return mo_plan(&x) == 0 &&
 	       (x.pl.n == 0 ||
-		plan_submit(s, o->number, &x.pl, x.source, NULL, NULL) == 0);
+		sweep_submit(s, o->number, &x.pl, x.source, w) == 0);
 }
 
 /* A request 24 hours old fails (DOI-5); a decline 24 hours old is
  * forgotten (DOI-6). */
-static void sweep_doi(shard *s, int64_t now)
+static void sweep_doi(shard *s, int64_t now, waiter *w)
 {
 	static _Thread_local change_plan pl;
 
@@ -720,11 +743,11 @@ static void sweep_doi(shard *s, int64_t now)
 				 "double opt-in unanswered", true);
 		pl.rec[k].cause = CODEC_CAUSE_EXPIRED;
 		pl.eff[k].doi = EFF_DOI_DEL;
-		plan_submit(s, d->number, &pl, NULL, NULL, NULL);
+		sweep_submit(s, d->number, &pl, NULL, w);
 	}
 }
 
-void shard_sweep(shard *s)
+void shard_sweep(shard *s, waiter *w)
 {
 	int64_t now = mtgate_now(s->eng);
 	uint32_t k = 0;
@@ -732,8 +755,8 @@ void shard_sweep(shard *s)
 	if (atomic_load(&s->eng->write_error) != 0)
 		return;
 	for (uint32_t i = 0; i < s->n_scopes; i++)
-		if (!sweep_scope(s, &s->scopes[i], now))
+		if (!sweep_scope(s, &s->scopes[i], now, w))
 			s->scopes[k++] = s->scopes[i];
 	s->n_scopes = k;
-	sweep_doi(s, now);
+	sweep_doi(s, now, w);
 }

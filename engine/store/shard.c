@@ -426,7 +426,7 @@ int shard_poll(shard *s)
 		n++;
 	}
 	if (now >= s->next_sweep_mono_ms) {
-		shard_sweep(s); /* DOI-5, STOP-4: what nobody answered */
+		shard_sweep(s, NULL); /* DOI-5, STOP-4: what nobody answered */
 		s->next_sweep_mono_ms = now + SWEEP_MS;
 	}
 	if (now >= s->next_flush_mono_ms && counters_idle(s)) {

@@ -146,9 +146,9 @@ typedef enum mtgate_interval {
 	MTGATE_INTERVAL_MAX
 } mtgate_interval;
 
-#define MTGATE_CURRENCY_MAX       3    /* ISO 4217: "ZAR", "USD" */
-#define MTGATE_PRICE_MAX    100000000u /* cents, a sanity bound */
-#define MTGATE_MAX_CHARGE_DEFAULT 5000 /* cents: R50 (PROG-5, CC-6) */
+#define MTGATE_CURRENCY_MAX       3          /* ISO 4217: "ZAR", "USD" */
+#define MTGATE_PRICE_MAX          100000000u /* cents, a sanity bound */
+#define MTGATE_MAX_CHARGE_DEFAULT 5000       /* cents: R50 (PROG-5, CC-6) */
 
 typedef enum mtgate_period {
 	MTGATE_PERIOD_NONE = 0, /* one-off programs */
@@ -531,6 +531,17 @@ typedef struct mtgate_reminder {
  */
 int mtgate_reminders_due(mtgate_engine *eng, int64_t at_ms,
 			 mtgate_reminder *out, size_t cap, size_t *n_out);
+
+/* ---- what nobody answered ------------------------------------------------------- */
+
+/*
+ * Each owner ends, about once a second, the double opt-ins unanswered for
+ * 24 hours (DOI-5) and applies the opt-out of scope questions unanswered
+ * for 30 minutes (STOP-4; the gate denies them before that). This runs that
+ * sweep now on every shard and returns once its changes are durable: for
+ * tests and a test clock that jumps.
+ */
+int mtgate_sweep(mtgate_engine *eng);
 
 /* ---- short codes ----------------------------------------------------------------- */
 

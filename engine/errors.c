@@ -64,8 +64,7 @@ static const char *const errs[] = {
 	[MTGATE_ENOTDOI - MTGATE_ERR_FIRST] =
 		"the program does not use double opt-in",
 	[MTGATE_EDOI_PENDING - MTGATE_ERR_FIRST] =
-		"a double opt-in is pending already for this number and "
-		"program",
+		"a double opt-in is already pending for the number",
 	[MTGATE_EDOI_COOLDOWN - MTGATE_ERR_FIRST] =
 		"the number declined this program less than 24 hours ago",
 	[MTGATE_ESUBSCRIBED - MTGATE_ERR_FIRST] =

@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       liburing-dev libjemalloc-dev libxxhash-dev librocksdb-dev
       libcmocka-dev libbenchmark-dev libicu-dev
-      libsodium-dev libinih-dev libutf8proc-dev)
+      libsodium-dev libinih-dev libutf8proc-dev
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -72,9 +72,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "mtgate/engine.h"
 
-namespace {
+namespace
+{
 
 constexpr uint64_t kSeed = 0x6d74676174650001ULL;
 constexpr size_t kBatch = 256;           /* requests per gate call */
@@ -105,7 +107,9 @@ uint64_t fastrange(uint64_t h, uint64_t n)
 	return (uint64_t)(((unsigned __int128)h * n) >> 64);
 }
 
-void notify_noop(void *, unsigned) {}
+void notify_noop(void *, unsigned)
+{
+}
 
 /* Set-up failures end the program; the data directory is left for a look. */
 [[noreturn]] void die(const char *what, int rc)
@@ -175,32 +179,12 @@ struct loaded {
 	mtgate_engine *eng = nullptr;
 	uint32_t prog[kPrograms] = {};
 	std::vector<mtgate_gate_req> ring; /* requests, parallel to ring_idx */
-	std::vector<uint8_t> in;          /* consent i opted in now */
-	std::vector<uint32_t> toggles;    /* consents BM_OptinDurable changes */
+	std::vector<uint8_t> in;           /* consent i opted in now */
+	std::vector<uint32_t> toggles; /* consents BM_OptinDurable changes */
 	size_t gate_pos = 0, toggle_pos = 0;
 	double load_s = 0;
 	bool broken = false; /* a benchmark failed: later ones skip */
 };
-
-std::string bench_root_dir; /* "" until the first engine is made */
-
-std::string bench_root()
-{
-	std::string &root = bench_root_dir;
-	if (root.empty()) {
-		const char *base = getenv("MTGATE_BENCH_DIR");
-		std::string tmpl = std::string(base && *base ? base : "/tmp") +
-				   "/mtgate-bench-XXXXXX";
-		std::vector<char> buf(tmpl.begin(), tmpl.end());
-		buf.push_back('\0');
-		if (mkdtemp(buf.data()) == nullptr) {
-			perror("engine_bench: mkdtemp");
-			exit(2);
-		}
-		root = buf.data();
-	}
-	return root;
-}
 
 std::map<size_t, std::unique_ptr<loaded>> &engines()
 {
@@ -210,8 +194,8 @@ std::map<size_t, std::unique_ptr<loaded>> &engines()
 
 void define_programs(loaded *L)
 {
-	static const char *const kw[kPrograms] = { "DEALS", "NEWS", "ALERTS",
-						   "CLUB" };
+	static const char *const kw[kPrograms] = {"DEALS", "NEWS", "ALERTS",
+						  "CLUB"};
 	for (int p = 0; p < kPrograms; p++) {
 		mtgate_program_def d;
 		int rc;
@@ -280,7 +264,7 @@ loaded *get_engine(size_t n)
 	slot = std::make_unique<loaded>();
 	loaded *L = slot.get();
 	L->nums = get_numbers(n);
-	L->path = bench_root() + "/n" + std::to_string(n);
+	L->path = bench::root("engine_bench") + "/n" + std::to_string(n);
 	mtgate_options_init(&L->opts);
 	L->opts.path = L->path.c_str();
 	L->opts.shards = 1;
@@ -316,7 +300,8 @@ loaded *get_engine(size_t n)
 		"commits), store %.1f bytes/consent\n",
 		n, L->load_s, (double)n / L->load_s,
 		(unsigned long long)st.commits,
-		st.consents ? (double)st.store_bytes / (double)st.consents : 0.0);
+		st.consents ? (double)st.store_bytes / (double)st.consents
+			    : 0.0);
 	return L;
 }
 
@@ -362,11 +347,12 @@ bool verify(benchmark::State &state, loaded *L)
 	for (size_t k = 0; k < reqs.size(); k++) {
 		if (out[k] == want[k])
 			continue;
-		snprintf(msg, sizeof(msg),
-			 "wrong answer: number %llu program %u: got %s, want %s",
-			 (unsigned long long)reqs[k].number, reqs[k].program,
-			 mtgate_reason_token(out[k]),
-			 mtgate_reason_token(want[k]));
+		snprintf(
+			msg, sizeof(msg),
+			"wrong answer: number %llu program %u: got %s, want %s",
+			(unsigned long long)reqs[k].number, reqs[k].program,
+			mtgate_reason_token(out[k]),
+			mtgate_reason_token(want[k]));
 		state.SkipWithError(msg);
 		L->broken = true;
 		return false;
@@ -457,7 +443,7 @@ anchor_table *get_anchor(size_t n)
 		while (A->slots[j].key != 0)
 			if (++j == A->cap)
 				j = 0;
-		A->slots[j] = anchor_slot{ N->num[i], i + 1 };
+		A->slots[j] = anchor_slot{N->num[i], i + 1};
 	}
 	A->keys.resize(N->ring_idx.size());
 	for (size_t r = 0; r < A->keys.size(); r++)
@@ -535,15 +521,15 @@ void BM_Gate(benchmark::State &state)
 	verify(state, L);
 }
 
-void gate_batches(benchmark::State &state, mtgate_mode mode,
-		  const char *bench)
+void gate_batches(benchmark::State &state, mtgate_mode mode, const char *bench)
 {
 	loaded *L = setup(state, bench);
 	if (L == nullptr)
 		return;
 	mtgate_engine *eng = L->eng;
 	const mtgate_gate_req *ring = L->ring.data();
-	const size_t mask = L->nums->ring_mask; /* ring is a multiple of kBatch */
+	const size_t mask =
+		L->nums->ring_mask; /* ring is a multiple of kBatch */
 	size_t pos = L->gate_pos & ~(kBatch - 1);
 	uint64_t until_poll = kPollEvery / kBatch;
 	int64_t now = mtgate_now(eng);
@@ -588,36 +574,8 @@ void BM_GateDryRun(benchmark::State &state)
 
 /* ---- durable changes ----------------------------------------------------------- */
 
-struct reaper {
-	uint64_t completed = 0;
-	uint64_t failed = 0;    /* status < 0 */
-	uint64_t unchanged = 0; /* outcome was not CHANGED */
-	int first_err = 0;
-};
-
-void change_done(void *arg, int status, mtgate_outcome outcome,
-		 uint32_t consents)
-{
-	(void)consents;
-	reaper *r = static_cast<reaper *>(arg);
-	r->completed++;
-	if (status < 0) {
-		if (r->failed++ == 0)
-			r->first_err = status;
-	} else if (outcome != MTGATE_CHANGED) {
-		r->unchanged++;
-	}
-}
-
-/* Poll until fewer than limit changes are in flight. An empty poll yields
- * the core: the committer and RocksDB share the machine's other core. */
-void reap_until(mtgate_engine *eng, const reaper &r, uint64_t submitted,
-		uint64_t limit)
-{
-	while (submitted - r.completed > limit)
-		if (mtgate_shard_poll(eng, 0) == 0)
-			usleep(50);
-}
+using bench::reap_until;
+using bench::reaper;
 
 void BM_OptinDurable(benchmark::State &state)
 {
@@ -643,7 +601,7 @@ void BM_OptinDurable(benchmark::State &state)
 		c.op = L->in[i] ? MTGATE_OP_OPTOUT : MTGATE_OP_OPTIN;
 		c.number = N.num[i];
 		c.program = L->prog[i % kPrograms];
-		int rc = mtgate_owner_submit(eng, &c, change_done, &r);
+		int rc = mtgate_owner_submit(eng, &c, bench::reap_done, &r);
 		if (__builtin_expect(rc != 0, 0)) {
 			err = rc;
 			break;
@@ -700,7 +658,8 @@ void BM_Recovery(benchmark::State &state)
 		open_s += seconds_since(t0);
 		mtgate_engine_stats(L->eng, &st);
 		recovered += st.consents;
-		scan_s += (double)(st.recovery_ms - st.recovery_counters_ms) / 1e3;
+		scan_s += (double)(st.recovery_ms - st.recovery_counters_ms) /
+			  1e3;
 		ctr_s += (double)st.recovery_counters_ms / 1e3;
 	}
 	double iters = (double)state.iterations();
@@ -714,7 +673,7 @@ void BM_Recovery(benchmark::State &state)
 	verify(state, L);
 }
 
-}  // namespace
+} // namespace
 
 BENCHMARK(BM_HashProbeAnchor)->Arg(1000000)->Arg(10000000);
 BENCHMARK(BM_Gate)->Arg(1000000)->Arg(10000000);
@@ -751,14 +710,6 @@ int main(int argc, char **argv)
 			rc = 1;
 		}
 	}
-	if (!bench_root_dir.empty()) {
-		std::error_code ec;
-		std::filesystem::remove_all(bench_root_dir, ec);
-		if (ec) {
-			fprintf(stderr, "engine_bench: remove %s: %s\n",
-				bench_root_dir.c_str(), ec.message().c_str());
-			rc = 1;
-		}
-	}
+	rc |= bench::remove_root("engine_bench");
 	return rc;
 }

@@ -102,6 +102,13 @@ typedef struct pend_effect {
 	256 /* keys one change may touch: a number with more
 			      * programs cannot be deactivated */
 
+/* Pend nodes of at most this many bytes (a one-consent MO or change is
+ * about 600) come from the owner's free list, not the allocator: with
+ * thousands in flight the allocator's per-thread cache would overflow on
+ * every reap and refill on every change. */
+#define PEND_POOL_BLOCK 1024
+#define PEND_POOL_MAX   16384 /* blocks kept free per shard */
+
 typedef struct pend {
 	commit_item hd;
 	struct pend *next_fifo;
@@ -116,6 +123,7 @@ typedef struct pend {
 	uint32_t n_effects;
 	uint32_t n_puts;
 	uint32_t buf_len;
+	bool pooled;          /* a PEND_POOL_BLOCK from the shard's pool */
 	pend_effect *effects; /* into mem[] */
 	unsigned char *buf;   /* into mem[] */
 	alignas(8) unsigned char mem[];
@@ -199,6 +207,14 @@ typedef struct shard {
 	uint64_t dump_req,
 		dump_done; /* counter log rewrite being dumped, done */
 	uint64_t dump_pos, dump_grows;
+	pend *pool; /* free PEND_POOL_BLOCKs, linked by next_fifo */
+	uint32_t n_pool;
+	/* short codes the owner has looked up (an id never changes once a
+	 * code has it): direct-mapped, id 0 = empty */
+	struct {
+		uint32_t id;
+		char code[MTGATE_SHORTCODE_MAX + 1];
+	} sc_cache[8];
 
 	/* Written by other threads. */
 	alignas(64) _Atomic(task *) mailbox;
@@ -294,6 +310,8 @@ int shard_query(shard *s, uint64_t number, int64_t now_ms, mtgate_consent *out,
 /* Apply the changes made durable since the last call, in order, and run
  * their done callbacks (change.c). Returns how many. */
 int shard_apply_done(shard *s);
+/* Give back a pend node (to the pool when it came from there). */
+void pend_free(shard *s, pend *p);
 /* The rules on the owner (store/rules_glue.c). shard_mo may run done
  * before it returns, when the MO changes nothing. */
 int shard_mo(shard *s, uint32_t tenant, uint64_t number, const char *sc,
@@ -327,6 +345,8 @@ int shortcodes_link(mtgate_engine *eng); /* after the programs */
 int sc_ensure_locked(mtgate_engine *eng, const char *code, uint32_t *id_out);
 int sc_programs_changed_locked(mtgate_engine *eng, uint32_t id);
 uint32_t sc_find(mtgate_engine *eng, const char *code); /* 0: unknown */
+/* sc_find through the owner's cache of s (owner thread only). */
+uint32_t shard_sc_find(shard *s, const char *code);
 
 /* program.c */
 int programs_init(mtgate_engine *eng);

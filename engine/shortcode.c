@@ -237,6 +237,27 @@ uint32_t sc_find(mtgate_engine *eng, const char *code)
 	return id;
 }
 
+uint32_t shard_sc_find(shard *s, const char *code)
+{
+	unsigned h = 0;
+	uint32_t id;
+	size_t n;
+
+	for (n = 0; n <= MTGATE_SHORTCODE_MAX && code[n] != '\0'; n++)
+		h = h * 31 + (unsigned char)code[n];
+	if (n > MTGATE_SHORTCODE_MAX)
+		return 0;
+	h %= sizeof(s->sc_cache) / sizeof(s->sc_cache[0]);
+	if (s->sc_cache[h].id != 0 &&
+	    memcmp(s->sc_cache[h].code, code, n + 1) == 0)
+		return s->sc_cache[h].id;
+	if ((id = sc_find(s->eng, code)) != 0) {
+		s->sc_cache[h].id = id;
+		memcpy(s->sc_cache[h].code, code, n + 1);
+	}
+	return id;
+}
+
 /* ---- open and close ---------------------------------------------------------------- */
 
 static int sc_load_one(mtgate_engine *eng, const char *k, size_t kl,

@@ -2,7 +2,7 @@
  * rules_mo_step: one MO on one short code -> the changes to make and the
  * replies to send (OPTIN-2..4, STOP-1..6, HELP-1..3, DOI-4..6).
  *
- * Pure: reads *in, writes *out (all of it, memset first), no allocation,
+ * Pure: reads *in, writes *out, no allocation,
  * no I/O, work bounded by RULES_WORDS_MAX * RULES_PROGS_MAX comparisons.
  *
  * Words and programs
@@ -101,48 +101,15 @@
 #include "rules/rules.h"
 #include "util/assert.h"
 
-enum word_class {
-	W_QUIT = 1 << 0,
-	W_GLOBAL = 1 << 1,
-	W_ALL = 1 << 2,
-	W_OPT = 1 << 3,
-	W_OUT = 1 << 4,
-	W_HELP = 1 << 5,
-	W_YES = 1 << 6,
-	W_NO = 1 << 7,
-	W_START = 1 << 8,
-};
-
-/* Whole folded words; "unsubscribe" is the longest (11 bytes). */
-static const struct {
-	char w[12];
-	uint8_t len;
-	uint16_t cls;
-} reserved[] = {
-	{"stop", 4, W_QUIT},
-	{"end", 3, W_QUIT},
-	{"quit", 4, W_QUIT},
-	{"cancel", 6, W_QUIT},
-	{"unsubscribe", 11, W_QUIT},
-	{"revoke", 6, W_QUIT},
-	{"optout", 6, W_QUIT},
-	{"arret", 5, W_QUIT},
-	{"fin", 3, W_QUIT},
-	{"stopall", 7, W_GLOBAL},
-	{"endall", 6, W_GLOBAL},
-	{"quitall", 7, W_GLOBAL},
-	{"cancelall", 9, W_GLOBAL},
-	{"all", 3, W_ALL},
-	{"opt", 3, W_OPT},
-	{"out", 3, W_OUT},
-	{"help", 4, W_HELP},
-	{"info", 4, W_HELP},
-	{"aide", 4, W_HELP},
-	{"yes", 3, W_YES},
-	{"no", 2, W_NO},
-	{"start", 5, W_START},
-	{"unstop", 6, W_START},
-};
+#define W_QUIT   RULES_W_QUIT
+#define W_GLOBAL RULES_W_GLOBAL
+#define W_ALL    RULES_W_ALL
+#define W_OPT    RULES_W_OPT
+#define W_OUT    RULES_W_OUT
+#define W_HELP   RULES_W_HELP
+#define W_YES    RULES_W_YES
+#define W_NO     RULES_W_NO
+#define W_START  RULES_W_START
 
 /* match[] bits: some word names the program; the first word does. */
 #define M_ANY   1
@@ -181,22 +148,6 @@ static size_t bounded_len(const char *s, size_t max)
 	return n;
 }
 
-static uint32_t word_class(const rules_words *w, uint32_t j)
-{
-	/* A cut word (len > RULES_WORD_MAX) has no reserved length. */
-	for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++) {
-		size_t k = 0;
-
-		if (w->len[j] != reserved[r].len)
-			continue;
-		while (k < reserved[r].len && w->w[j][k] == reserved[r].w[k])
-			k++;
-		if (k == reserved[r].len)
-			return reserved[r].cls;
-	}
-	return 0;
-}
-
 /* Classify the words: quit (STOP-1, "opt out" included) and global
  * (STOP-5: a global word, or a quit word followed at once by "all"). */
 static void scan_words(step *s)
@@ -206,7 +157,7 @@ static void scan_words(step *s)
 	bool quit_ends = false; /* the previous word ends a quit word */
 
 	for (uint32_t j = 0; j < w->n; j++) {
-		cls = word_class(w, j);
+		cls = rules_word_class(w->w[j], w->len[j]);
 		s->any |= cls;
 		if ((cls & W_ALL) && quit_ends)
 			s->global = true;
@@ -607,7 +558,12 @@ void rules_mo_step(const rules_mo_in *in, rules_mo_out *out)
 	MTG_ASSERT(in->words->n <= RULES_WORDS_MAX);
 	MTG_ASSERT(in->n_progs <= RULES_PROGS_MAX);
 	MTG_ASSERT(in->progs || in->n_progs == 0);
-	memset(out, 0, sizeof(*out));
+	/* What is read is set: change and repeat of the programs, the counts
+	 * (built[] is written before a reply points into it). */
+	memset(out->change, 0, in->n_progs * sizeof(out->change[0]));
+	memset(out->repeat, 0, in->n_progs * sizeof(out->repeat[0]));
+	out->scope_open = out->scope_close = false;
+	out->n_replies = out->n_actions = 0;
 	s.in = in;
 	s.out = out;
 	s.any = 0;

@@ -357,36 +357,6 @@ static int name_len(const char *name)
 
 /* ---- PROG-4: keywords ---------------------------------------------------- */
 
-static const char *const reserved_words[] = {
-	/* STOP-1 quit words, STOP-5 ALL forms and ALL itself */
-	"stop", "end", "quit", "cancel", "unsubscribe", "revoke", "optout",
-	"arret", "fin", "stopall", "endall", "quitall", "cancelall", "all",
-	/* HELP-1 */
-	"help", "info", "aide",
-	/* DOI-4, DOI-6; OPTIN-4 */
-	"yes", "no", "start", "unstop", NULL};
-
-bool rules_word_reserved(const char *word)
-{
-	size_t len;
-
-	if (word == NULL)
-		return false;
-	len = strnlen(word, RULES_WORD_MAX + 1);
-	for (int k = 0; reserved_words[k] != NULL; k++) {
-		const char *r = reserved_words[k];
-		size_t i = 0;
-
-		if (strlen(r) != len)
-			continue;
-		while (i < len && lower((unsigned char)word[i]) == r[i])
-			i++;
-		if (i == len)
-			return true;
-	}
-	return false;
-}
-
 static int check_keyword(const mtgate_program_def *def, char *why, size_t cap)
 {
 	pc_text kw = text_of(def->keyword, PC_KEYWORD_SCAN);

@@ -130,7 +130,10 @@ typedef struct rules_mo_out {
 } rules_mo_out;
 
 /*
- * Decide one MO. Pure: reads in, writes out, nothing else. The order of
+ * Decide one MO. Pure: reads in, writes out, nothing else. Only what the
+ * decision holds is written: change[] and repeat[] below in->n_progs, the
+ * scope flags, the replies and actions, and a built[] text a reply points
+ * to; the rest of *out is left as it was. The order of
  * precedence (STOP before HELP before YES/NO before START before keywords)
  * and every rule it applies are in docs/rules.md.
  */
@@ -147,9 +150,29 @@ void rules_mo_step(const rules_mo_in *in, rules_mo_out *out);
 int rules_check_program(const mtgate_program_def *def,
 			uint32_t max_charge_cents, char *why, size_t cap);
 
-/* True when word (folded, as rules_tokenize gives it) is reserved and may
- * not be a keyword (PROG-4): quit, help, confirm words, START, UNSTOP, the
- * ALL forms. */
+/* ---- reserved words (engine/rules/words.c) ----------------------------------- */
+
+/* What a word means to the rules; 0 for an ordinary word. */
+enum rules_word_class {
+	RULES_W_QUIT = 1 << 0,   /* stop end quit cancel unsubscribe revoke
+				  * optout arret fin (STOP-1) */
+	RULES_W_GLOBAL = 1 << 1, /* stopall endall quitall cancelall (STOP-5) */
+	RULES_W_ALL = 1 << 2,    /* all: global after a quit word (STOP-5) */
+	RULES_W_OPT = 1 << 3,    /* opt, out: "opt out" is a quit word */
+	RULES_W_OUT = 1 << 4,
+	RULES_W_HELP = 1 << 5,  /* help info aide (HELP-1) */
+	RULES_W_YES = 1 << 6,   /* DOI-4 */
+	RULES_W_NO = 1 << 7,    /* DOI-6 */
+	RULES_W_START = 1 << 8, /* start unstop (OPTIN-4) */
+};
+
+/* The class bits of a folded word of len bytes (as rules_tokenize gives
+ * it: lower case); 0 when it is no reserved word. */
+uint32_t rules_word_class(const char *w, size_t len);
+
+/* True when word (any ASCII case) is reserved and may not be a keyword
+ * (PROG-4): the quit, global, ALL, help, yes, no and start words; "opt"
+ * and "out" alone are not. */
 bool rules_word_reserved(const char *word);
 
 #endif

@@ -22,11 +22,11 @@ pend *overlay_newest(shard *s, uint64_t number)
 
 /* The newest effect in flight for key, and separately the newest one that
  * set or cleared the key's double opt-in entry. */
-static void overlay_find(shard *s, uint64_t number, uint32_t key,
+static void overlay_find(const pend *newest, uint32_t key,
 			 const pend_effect **state, const pend_effect **doi)
 {
 	*state = *doi = NULL;
-	for (pend *p = overlay_newest(s, number); p != NULL; p = p->older) {
+	for (const pend *p = newest; p != NULL; p = p->older) {
 		for (uint32_t i = 0; i < p->n_effects; i++) {
 			const pend_effect *e = &p->effects[i];
 			if (e->key != key)
@@ -44,6 +44,13 @@ static void overlay_find(shard *s, uint64_t number, uint32_t key,
 void cur_of(shard *s, uint64_t number, uint64_t hash, uint32_t pid,
 	    cur_consent *c)
 {
+	cur_of_in(s, number, hash, pid,
+		  s->overlay.used ? overlay_newest(s, number) : NULL, c);
+}
+
+void cur_of_in(shard *s, uint64_t number, uint64_t hash, uint32_t pid,
+	       const pend *newest, cur_consent *c)
+{
 	store_slot *sl = table_find(&s->table, hash, number, pid);
 	const pend_effect *e, *d;
 	doi_entry *de;
@@ -53,13 +60,13 @@ void cur_of(shard *s, uint64_t number, uint64_t hash, uint32_t pid,
 	c->used = sl ? slot_count(sl->meta) : 0;
 	c->flags =
 		sl ? (uint8_t)((sl->meta & SLOT_FLAGS) >> SLOT_FLAG_SHIFT) : 0;
-	de = doimap_get(&s->doi, number, pid);
+	de = s->doi.used ? doimap_get(&s->doi, number, pid) : NULL;
 	c->has_doi = de != NULL;
 	if (de != NULL)
 		c->doi = *de;
-	if (s->overlay.used == 0)
+	if (newest == NULL)
 		return;
-	overlay_find(s, number, pid, &e, &d);
+	overlay_find(newest, pid, &e, &d);
 	if (e != NULL) {
 		c->mem_state = e->mem_state;
 		c->granted = e->granted;
@@ -83,7 +90,7 @@ void cur_scope_of(shard *s, uint64_t number, uint64_t hash, uint32_t sc_id,
 					slot_period(sl->meta)
 			   : 0;
 	if (s->overlay.used != 0)
-		overlay_find(s, number, sc_id | EFF_SC, &e, &d);
+		overlay_find(overlay_newest(s, number), sc_id | EFF_SC, &e, &d);
 	if (e != NULL) {
 		c->open = e->mem_state == 1;
 		c->opened_min = e->aux;
@@ -421,15 +428,48 @@ static void pend_puts(pend *p, uint64_t number, const change_plan *pl,
 	p->buf_len = (uint32_t)(w - p->buf);
 }
 
-static pend *pend_build(uint64_t number, const change_plan *pl,
+static pend *pend_alloc(shard *s, size_t bytes)
+{
+	pend *p;
+
+	if (bytes > PEND_POOL_BLOCK) {
+		if ((p = malloc(bytes)) != NULL)
+			p->pooled = false;
+		return p;
+	}
+	if ((p = s->pool) != NULL) {
+		s->pool = p->next_fifo;
+		s->n_pool--;
+	} else if ((p = malloc(PEND_POOL_BLOCK)) == NULL) {
+		return NULL;
+	}
+	p->pooled = true;
+	return p;
+}
+
+void pend_free(shard *s, pend *p)
+{
+	if (p->pooled && s->n_pool < PEND_POOL_MAX) {
+		p->next_fifo = s->pool;
+		s->pool = p;
+		s->n_pool++;
+	} else {
+		free(p);
+	}
+}
+
+static pend *pend_build(shard *s, uint64_t number, const change_plan *pl,
 			const char *source)
 {
 	size_t eff_bytes = pl->n * sizeof(pend_effect);
-	pend *p = malloc(sizeof(pend) + eff_bytes + pend_bytes_max(pl));
+	pend *p = pend_alloc(s, sizeof(pend) + eff_bytes + pend_bytes_max(pl));
+	bool pooled;
 
 	if (p == NULL)
 		return NULL;
+	pooled = p->pooled;
 	memset(p, 0, sizeof(*p));
+	p->pooled = pooled;
 	p->hd.kind = COMMIT_CHANGE;
 	p->number = number;
 	p->deact = pl->deact;
@@ -445,7 +485,7 @@ static pend *pend_build(uint64_t number, const change_plan *pl,
 int plan_submit(shard *s, uint64_t number, const change_plan *pl,
 		const char *source, mtgate_done_fn done, void *arg)
 {
-	pend *node = pend_build(number, pl, source);
+	pend *node = pend_build(s, number, pl, source);
 
 	if (node == NULL)
 		return MTGATE_ENOMEM;
@@ -455,7 +495,7 @@ int plan_submit(shard *s, uint64_t number, const change_plan *pl,
 	node->seq = ++s->next_seq;
 	node->older = overlay_newest(s, number);
 	if (u64map_put(&s->overlay, number, (uintptr_t)node) < 0) {
-		free(node);
+		pend_free(s, node);
 		return MTGATE_ENOMEM;
 	}
 	if (node->older)
@@ -623,7 +663,7 @@ int shard_apply_done(shard *s)
 				p->hd.status || p->outcome != MTGATE_CHANGED
 					? 0
 					: p->consents);
-		free(p);
+		pend_free(s, p);
 		n++;
 	}
 	return n;

@@ -56,6 +56,10 @@ typedef struct change_plan {
 pend *overlay_newest(shard *s, uint64_t number);
 void cur_of(shard *s, uint64_t number, uint64_t hash, uint32_t pid,
 	    cur_consent *c);
+/* cur_of with the number's newest pend in flight given (NULL: none), for
+ * a caller looking up several keys of one number. */
+void cur_of_in(shard *s, uint64_t number, uint64_t hash, uint32_t pid,
+	       const pend *newest, cur_consent *c);
 void cur_scope_of(shard *s, uint64_t number, uint64_t hash, uint32_t sc_id,
 		  cur_scope *c);
 uint64_t cur_deact(shard *s, uint64_t number);

@@ -278,6 +278,8 @@ typedef struct mo_ctx {
 	char source[MTGATE_SOURCE_MAX + 1];
 	change_plan pl;
 	bool lastout_changed, scope_timeout;
+	bool timed_out[RULES_PROGS_MAX]; /* opted out by the question's
+					  * timeout (when scope_timeout) */
 	uint32_t n_lastout, lastout[SCOPE_LASTOUT_MAX];
 } mo_ctx;
 
@@ -291,6 +293,8 @@ static mtgate_state rules_state(unsigned mem_state)
 static void mo_gather(mo_ctx *x, uint32_t tenant)
 {
 	const sc_version *sc = x->sc;
+	const pend *newest =
+		x->s->overlay.used ? overlay_newest(x->s, x->number) : NULL;
 
 	x->n = 0;
 	for (uint32_t i = 0; i < sc->n_progs && x->n < RULES_PROGS_MAX; i++) {
@@ -300,7 +304,7 @@ static void mo_gather(mo_ctx *x, uint32_t tenant)
 		if (p == NULL ||
 		    (tenant != MTGATE_TENANT_ANY && p->def.tenant != tenant))
 			continue;
-		cur_of(x->s, x->number, x->hash, p->def.id, c);
+		cur_of_in(x->s, x->number, x->hash, p->def.id, newest, c);
 		x->pid[x->n] = p->def.id;
 		x->prog[x->n] = p;
 		*r = (rules_prog){
@@ -339,13 +343,34 @@ static void mo_scope_timeout(mo_ctx *x)
 	if (!x->scope.open || age < SCOPE_WINDOW_MIN)
 		return;
 	x->scope_timeout = true;
-	for (uint32_t i = 0; i < x->n; i++)
-		if (active(&x->cur[i])) {
-			x->rout.change[i] = RULES_OPTOUT; /* applied later */
+	for (uint32_t i = 0; i < x->n; i++) {
+		x->timed_out[i] = active(&x->cur[i]);
+		if (x->timed_out[i]) { /* applied by mo_timeout_changes */
 			x->cur[i].mem_state = STORE_ST_OUT;
 			x->in[i].state = MTGATE_STATE_OPTED_OUT;
 		}
+	}
 	x->scope.open = false;
+}
+
+/* The timeout's opt-outs, but where the MO itself decided (it saw them
+ * opted out already). */
+static void mo_timeout_changes(mo_ctx *x)
+{
+	if (!x->scope_timeout)
+		return;
+	for (uint32_t i = 0; i < x->n; i++)
+		if (x->timed_out[i] && x->rout.change[i] == RULES_NONE)
+			x->rout.change[i] = RULES_OPTOUT;
+}
+
+/* No step: nothing but what the timeout does. */
+static void mo_no_step(mo_ctx *x)
+{
+	memset(x->rout.change, 0, x->n * sizeof(x->rout.change[0]));
+	memset(x->rout.repeat, 0, x->n * sizeof(x->rout.repeat[0]));
+	x->rout.scope_open = x->rout.scope_close = false;
+	x->rout.n_replies = x->rout.n_actions = 0;
 }
 
 /* ---- the plan of an MO ---------------------------------------------------------------- */
@@ -579,17 +604,22 @@ static int mo_read(mo_ctx *x, const char *sc, const char *text, size_t len,
 		   uint32_t tenant)
 {
 	uint32_t sc_id;
+	size_t n;
 	int rc;
 
 	if (len > MTGATE_MO_MAX)
 		return MTGATE_EMO_LONG;
 	if ((rc = rules_tokenize(text, len, &x->words)) < 0)
 		return rc;
-	sc_id = sc_find(x->s->eng, sc);
+	sc_id = shard_sc_find(x->s, sc);
 	x->sc = sc_id ? sc_get(x->s->eng, sc_id) : NULL;
-	snprintf(x->source, sizeof(x->source), "%.*s",
-		 (int)(len < MTGATE_SOURCE_MAX ? len : MTGATE_SOURCE_MAX),
-		 text);
+	/* The MO text is the source of what it changes, cut to fit at a
+	 * character boundary (the text is valid UTF-8 by now). */
+	n = len < MTGATE_SOURCE_MAX ? len : MTGATE_SOURCE_MAX;
+	while (n < len && n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(x->source, text, n);
+	x->source[n] = '\0';
 	if (x->sc == NULL)
 		return 0; /* a short code with nothing on it */
 	mo_gather(x, tenant);
@@ -604,7 +634,6 @@ int shard_mo(shard *s, uint32_t tenant, uint64_t number, const char *sc,
 	static _Thread_local mo_ctx x;
 	int rc;
 
-	memset(&x.rout, 0, sizeof(x.rout));
 	x.s = s;
 	x.number = number;
 	x.hash = store_hash(number);
@@ -614,18 +643,13 @@ int shard_mo(shard *s, uint32_t tenant, uint64_t number, const char *sc,
 	if ((rc = mo_read(&x, sc, text, len, tenant)) < 0)
 		return rc;
 	if (x.sc != NULL) {
-		rules_mo_out pre;
 		mo_scope_timeout(&x);
-		pre = x.rout; /* the timeout's opt-outs */
 		x.rin = (rules_mo_in){&x.words, x.in, x.n, x.scope.open,
 				      x.sc->help};
 		rules_mo_step(&x.rin, &x.rout);
-		/* The timeout's opt-outs, but where the MO itself decided
-		 * (it saw them opted out already) */
-		for (uint32_t i = 0; i < x.n; i++)
-			if (pre.change[i] == RULES_OPTOUT &&
-			    x.rout.change[i] == RULES_NONE)
-				x.rout.change[i] = RULES_OPTOUT;
+		mo_timeout_changes(&x);
+	} else {
+		mo_no_step(&x);
 	}
 	rc = mo_plan(&x);
 	if (rc < 0)
@@ -699,7 +723,6 @@ static bool sweep_scope(shard *s, const open_scope *o, int64_t now, waiter *w)
 		return true; /* answered, or a newer question */
 	if (minute_of(now) - cs.opened_min < SCOPE_WINDOW_MIN)
 		return false;
-	memset(&x.rout, 0, sizeof(x.rout));
 	x.s = s;
 	x.number = o->number;
 	x.hash = store_hash(o->number);
@@ -712,6 +735,8 @@ static bool sweep_scope(shard *s, const open_scope *o, int64_t now, waiter *w)
 	mo_gather(&x, MTGATE_TENANT_ANY);
 	x.scope = cs;
 	mo_scope_timeout(&x);
+	mo_no_step(&x);
+	mo_timeout_changes(&x);
 	return mo_plan(&x) == 0 &&
 	       (x.pl.n == 0 ||
 		sweep_submit(s, o->number, &x.pl, x.source, w) == 0);

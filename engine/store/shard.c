@@ -32,6 +32,11 @@ void shard_free(shard *s)
 		s->fifo_head = p->next_fifo;
 		free(p);
 	}
+	while (s->pool != NULL) {
+		pend *p = s->pool;
+		s->pool = p->next_fifo;
+		free(p);
+	}
 	table_free(&s->table);
 	u64map_free(&s->deact);
 	u64map_free(&s->overlay);

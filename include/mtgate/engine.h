@@ -488,8 +488,9 @@ typedef struct mtgate_mo_result {
 int mtgate_mo(mtgate_engine *eng, uint32_t tenant, uint64_t number,
 	      const char *short_code, const char *text, size_t len,
 	      mtgate_mo_result *out);
-/* The same on the owner thread of number's shard, without waiting: done
- * runs on this thread once it is durable; *out must live until then. */
+/* The same on the owner thread of number's shard, without waiting: *out is
+ * filled when it returns 0, and done runs on this thread once the changes
+ * are durable (send the replies only then). */
 int mtgate_owner_mo(mtgate_engine *eng, uint32_t tenant, uint64_t number,
 		    const char *short_code, const char *text, size_t len,
 		    mtgate_mo_result *out, mtgate_done_fn done, void *arg);

@@ -1042,6 +1042,8 @@ static void test_precedence_keyword_leaves_pending(void **state)
 
 /* ---- output ---------------------------------------------------------------- */
 
+/* The step writes what the decision holds, whatever *out held before:
+ * change and repeat of its programs, the flags and the counts. */
 static void test_step_sets_every_output(void **state)
 {
 	rules_words w;
@@ -1054,8 +1056,10 @@ static void test_step_sets_every_output(void **state)
 	mo(f, "hello");
 	expect_nothing(f);
 
-	/* No programs, no words. */
-	assert_int_equal(rules_tokenize("", 0, &w), 0);
+	/* Two programs, an MO that changes neither, over a dirty output. */
+	assert_int_equal(rules_tokenize("hello", 5, &w), 0);
+	in.progs = f->p;
+	in.n_progs = 2;
 	memset(&f->out, 0xa5, sizeof(f->out));
 	rules_mo_step(&in, &f->out);
 	assert_int_equal(f->out.n_replies, 0);
@@ -1063,6 +1067,19 @@ static void test_step_sets_every_output(void **state)
 	assert_false(f->out.scope_open);
 	assert_false(f->out.scope_close);
 	assert_int_equal(f->out.change[0], RULES_NONE);
+	assert_int_equal(f->out.change[1], RULES_NONE);
+	assert_false(f->out.repeat[0]);
+	assert_false(f->out.repeat[1]);
+
+	/* No programs, no words. */
+	assert_int_equal(rules_tokenize("", 0, &w), 0);
+	in.n_progs = 0;
+	memset(&f->out, 0xa5, sizeof(f->out));
+	rules_mo_step(&in, &f->out);
+	assert_int_equal(f->out.n_replies, 0);
+	assert_int_equal(f->out.n_actions, 0);
+	assert_false(f->out.scope_open);
+	assert_false(f->out.scope_close);
 }
 
 int main(void)

@@ -867,24 +867,37 @@ static int program_find(int fd, const bench_opts *o, int64_t deadline,
 	return 0;
 }
 
+/* The bench program's texts keep the PROG rules, which PROGRAM_PUT checks:
+ * rates, frequency, STOP and HELP in the welcome; a web address and the
+ * frequency in the help; the name and the quit in the quit text. */
+#define BENCH_WELCOME                                                          \
+	BENCH_PROGRAM_NAME ": Msg&Data rates may apply. Max 65535 msgs/mo. "   \
+			   "Reply STOP to cancel, HELP for help."
+#define BENCH_HELP BENCH_PROGRAM_NAME ": example.com. Max 65535 msgs/mo."
+#define BENCH_QUIT                                                             \
+	"You have quit " BENCH_PROGRAM_NAME ". No more messages will be sent."
+_Static_assert(MTGATE_LIMIT_MAX == 65535, "the texts state the limit");
+
 /* PROGRAM_PUT of the bench program: 0 defined, 1 already there (someone
  * else defined it meanwhile), -1 error. */
 static int program_define(int fd, const bench_opts *o, int64_t deadline)
 {
-	proto_program p = {.rec = {.kind = MTGATE_KIND_RECURRING,
-				   .period = MTGATE_PERIOD_MONTH,
-				   .limit = MTGATE_LIMIT_MAX}};
-	const char *strs[MTGATE_PROGRAM_STRINGS] = {
-		o->sc, o->kw, BENCH_PROGRAM_NAME, "", "", "", "", ""};
-	uint8_t body[256];
+	const mtgate_program_def def = {.short_code = o->sc,
+					.keyword = o->kw,
+					.name = BENCH_PROGRAM_NAME,
+					.kind = MTGATE_KIND_RECURRING,
+					.period = MTGATE_PERIOD_MONTH,
+					.limit = MTGATE_LIMIT_MAX,
+					.welcome_text = BENCH_WELCOME,
+					.help_text = BENCH_HELP,
+					.quit_text = BENCH_QUIT};
+	uint8_t body[512];
 	mtgate_wire_header h;
 	char text[256];
+	proto_program p;
 	proto_wr w;
 
-	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++) {
-		p.str[i] = (const uint8_t *)strs[i];
-		p.len[i] = (uint16_t)strlen(strs[i]);
-	}
+	proto_program_of_def(&def, &p);
 	MTG_ASSERT(proto_program_size(&p) <= sizeof(body));
 	proto_wr_init(&w, body, sizeof(body));
 	proto_enc_program(&w, &p);

@@ -35,14 +35,20 @@ static const char usage[] =
 	"  optout NUMBER SC:KW|SC:ALL      record an opt-out\n"
 	"  deactivate NUMBER --reason R    record a disconnect or a port\n"
 	"  query NUMBER                    a number's consents\n"
+	"  mo NUMBER SC TEXT               apply an MO: replies and changes\n"
+	"  doi request|renotify            double opt-in requests\n"
+	"  bill check|result               the billing gate of premium "
+	"programs\n"
+	"  reminders due [--at TIME]       subscriptions owed a reminder\n"
+	"  shortcode set SC --help-text T  a short code's generic help text\n"
 	"  clock get|set|advance           the server's test clock\n"
 	"  stats                           the server's counters\n"
 	"\n"
 	"Run 'mtgate <command> --help' for a command's options and output.\n"
 	"NUMBER is E.164 (+15551234567); 10 digits alone are taken as +1.\n"
 	"Times are RFC 3339 (2026-11-23T13:11:44Z). Errors go to stderr as\n"
-	"'error: <message>'. Exit status: 0 done (check: ALLOW), 1 check\n"
-	"denied, 2 error.\n";
+	"'error: <message>'. Exit status: 0 done (check, bill check: ALLOW),\n"
+	"1 check denied, 2 error.\n";
 
 static const cli_cmd commands[] = {
 	{"ping", cli_cmd_ping},
@@ -53,6 +59,11 @@ static const cli_cmd commands[] = {
 	{"optout", cli_cmd_optout},
 	{"deactivate", cli_cmd_deactivate},
 	{"query", cli_cmd_query},
+	{"mo", cli_cmd_mo},
+	{"doi", cli_cmd_doi},
+	{"bill", cli_cmd_bill},
+	{"reminders", cli_cmd_reminders},
+	{"shortcode", cli_cmd_shortcode},
 	{"clock", cli_cmd_clock},
 	{"stats", cli_cmd_stats},
 };

@@ -50,6 +50,7 @@ static int open_engine(srv *s)
 	o.notify = notify;
 	o.notify_ctx = s;
 	o.counter_flush_ms = s->cfg.counter_flush_ms;
+	o.max_charge_cents = s->cfg.max_charge_cents;
 	if (s->cfg.test_clock) {
 		o.clock = test_clock;
 		o.clock_ctx = s;

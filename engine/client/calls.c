@@ -1,6 +1,7 @@
 /*
  * libmtgate requests: the gate (blocking and pipelined), consent changes,
- * QUERY, TENANT_ADD, STATS, CLOCK and PING. Programs are in programs.c.
+ * QUERY, TENANT_ADD, STATS, CLOCK and PING. Programs are in programs.c,
+ * the consent rules' requests (MO, double opt-in, billing) in rules.c.
  *
  * Each blocking call encodes its request into the send buffer with the
  * codec (cl_begin .. cl_commit), waits for the answer with its tag
@@ -193,8 +194,8 @@ int mtgate_c_gate_batch(mtgate_conn *c, const mtgate_gate_req *reqs, uint32_t n,
 
 /* ---- consent changes ------------------------------------------------------------ */
 
-static int change_answer(mtgate_conn *c, uint64_t tag, uint8_t opcode,
-			 mtgate_c_changes *out)
+int cl_change_answer(mtgate_conn *c, uint64_t tag, uint8_t opcode,
+		     mtgate_c_changes *out)
 {
 	mtgate_wire_change_resp resp;
 	proto_rd r;
@@ -238,7 +239,7 @@ int mtgate_c_optin(mtgate_conn *c, uint64_t number, uint32_t program,
 	proto_wr_bytes(&w, source, src_len);
 	if ((rc = cl_commit(c, &w)) < 0)
 		return rc;
-	return change_answer(c, tag, MTGATE_OPC_OPTIN, out);
+	return cl_change_answer(c, tag, MTGATE_OPC_OPTIN, out);
 }
 
 int mtgate_c_optout(mtgate_conn *c, uint64_t number, uint32_t program,
@@ -271,7 +272,7 @@ int mtgate_c_optout(mtgate_conn *c, uint64_t number, uint32_t program,
 	proto_wr_bytes(&w, source, src_len);
 	if ((rc = cl_commit(c, &w)) < 0)
 		return rc;
-	return change_answer(c, tag, MTGATE_OPC_OPTOUT, out);
+	return cl_change_answer(c, tag, MTGATE_OPC_OPTOUT, out);
 }
 
 int mtgate_c_deactivate(mtgate_conn *c, uint64_t number,
@@ -298,7 +299,7 @@ int mtgate_c_deactivate(mtgate_conn *c, uint64_t number,
 	proto_wr_bytes(&w, source, src_len);
 	if ((rc = cl_commit(c, &w)) < 0)
 		return rc;
-	return change_answer(c, tag, MTGATE_OPC_DEACTIVATE, out);
+	return cl_change_answer(c, tag, MTGATE_OPC_DEACTIVATE, out);
 }
 
 /* ---- QUERY ------------------------------------------------------------------------ */

@@ -111,4 +111,11 @@ int cl_done(mtgate_conn *c, const proto_rd *r);
  * it is longer than max (it is never read past max + 1 bytes). */
 int cl_strlen(const char *s, size_t max, size_t *len);
 
+/* ---- answers shared by the calls (calls.c) ------------------------------------------------ */
+
+/* Wait for the change_resp answering tag; its counts into *out (may be
+ * NULL). */
+int cl_change_answer(mtgate_conn *c, uint64_t tag, uint8_t opcode,
+		     mtgate_c_changes *out);
+
 #endif

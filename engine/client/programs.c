@@ -1,10 +1,11 @@
 /*
  * libmtgate programs: PROGRAM_PUT, PROGRAM_GET and PROGRAM_LIST.
  *
- * A program_rec carries eight strings (short code, keyword, name, time
- * zone, welcome, help, quit, confirm). A received program becomes an
- * mtgate_c_program: one allocation (mem) holds the eight strings, each
- * NUL-terminated, and def's pointers point into it. PROGRAM_LIST is paged
+ * A program_rec carries nine strings (short code, keyword, name, time
+ * zone, welcome, help, quit, confirm, currency; the codec maps them to a
+ * definition's fields). A received program becomes an mtgate_c_program:
+ * one allocation (mem) holds the nine strings, each NUL-terminated, and
+ * def's pointers point into it. PROGRAM_LIST is paged
  * by the server (one frame's worth per answer); mtgate_c_program_list
  * follows `more` with ids strictly ascending, so it always ends, and it
  * never holds more than MTGATE_PROGRAMS_MAX programs.
@@ -13,20 +14,6 @@
 #include <string.h>
 
 #include "client/internal.h"
-
-/* The eight strings of def, in wire order. */
-static void def_strings(const mtgate_program_def *d,
-			const char *s[MTGATE_PROGRAM_STRINGS])
-{
-	s[0] = d->short_code;
-	s[1] = d->keyword;
-	s[2] = d->name;
-	s[3] = d->tz;
-	s[4] = d->welcome_text;
-	s[5] = d->help_text;
-	s[6] = d->quit_text;
-	s[7] = d->confirm_text;
-}
 
 void mtgate_c_program_free(mtgate_c_program *p)
 {
@@ -45,27 +32,28 @@ void mtgate_c_program_list_free(mtgate_c_program *list, size_t n)
 	free(list);
 }
 
-/* A decoded record as an mtgate_c_program owning its strings. */
+/* A decoded record as an mtgate_c_program owning its strings; values that
+ * become enums or flags are checked (MTGATE_EPROTO). */
 static int program_from_wire(const proto_program *pp, mtgate_c_program *out)
 {
-	const char **dst[MTGATE_PROGRAM_STRINGS] = {
-		&out->def.short_code,   &out->def.keyword,
-		&out->def.name,         &out->def.tz,
-		&out->def.welcome_text, &out->def.help_text,
-		&out->def.quit_text,    &out->def.confirm_text};
+	const char **dst[MTGATE_PROGRAM_STRINGS];
 	size_t total = 0, off = 0;
 	char *mem;
 
 	if (pp->rec.kind != MTGATE_KIND_RECURRING &&
 	    pp->rec.kind != MTGATE_KIND_ONE_OFF)
 		return MTGATE_EPROTO;
-	if (pp->rec.period > MTGATE_PERIOD_MONTH)
+	if (pp->rec.period > MTGATE_PERIOD_MONTH ||
+	    pp->rec.interval >= MTGATE_INTERVAL_MAX ||
+	    pp->rec.double_opt_in > 1 || pp->rec.allow_pos > 1)
 		return MTGATE_EPROTO;
 	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++)
 		total += (size_t)pp->len[i] + 1;
 	if ((mem = malloc(total)) == NULL)
 		return MTGATE_ENOMEM;
 	memset(out, 0, sizeof(*out));
+	proto_program_def_fields(pp, &out->def);
+	proto_program_def_slots(&out->def, dst);
 	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++) {
 		memcpy(mem + off, pp->str[i], pp->len[i]);
 		mem[off + pp->len[i]] = '\0';
@@ -73,20 +61,15 @@ static int program_from_wire(const proto_program *pp, mtgate_c_program *out)
 		off += (size_t)pp->len[i] + 1;
 	}
 	out->mem = mem;
-	out->def.id = pp->rec.id;
-	out->def.tenant = pp->rec.tenant;
-	out->def.kind = (mtgate_kind)pp->rec.kind;
-	out->def.period = (mtgate_period)pp->rec.period;
-	out->def.double_opt_in = pp->rec.double_opt_in != 0;
-	out->def.limit = pp->rec.limit;
 	return 0;
 }
 
 int mtgate_c_program_put(mtgate_conn *c, const mtgate_program_def *def,
 			 uint32_t *id_out)
 {
-	const char *s[MTGATE_PROGRAM_STRINGS];
-	proto_program pp = {0};
+	mtgate_program_def copy;
+	const char **s[MTGATE_PROGRAM_STRINGS];
+	proto_program pp;
 	uint64_t tag;
 	size_t len;
 	proto_wr w;
@@ -95,21 +78,15 @@ int mtgate_c_program_put(mtgate_conn *c, const mtgate_program_def *def,
 	int rc;
 
 	if (c == NULL || def == NULL || (unsigned)def->kind > UINT8_MAX ||
-	    (unsigned)def->period > UINT8_MAX)
+	    (unsigned)def->period > UINT8_MAX ||
+	    (unsigned)def->interval > UINT8_MAX)
 		return MTGATE_EINVAL;
-	def_strings(def, s);
-	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++) {
-		if ((rc = cl_strlen(s[i], UINT16_MAX, &len)) < 0)
+	copy = *def;
+	proto_program_def_slots(&copy, s);
+	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++)
+		if ((rc = cl_strlen(*s[i], UINT16_MAX, &len)) < 0)
 			return rc;
-		pp.str[i] = (const uint8_t *)s[i];
-		pp.len[i] = (uint16_t)len;
-	}
-	pp.rec = (mtgate_wire_program_rec){.id = def->id,
-					   .tenant = def->tenant,
-					   .kind = (uint8_t)def->kind,
-					   .period = (uint8_t)def->period,
-					   .double_opt_in = def->double_opt_in,
-					   .limit = def->limit};
+	proto_program_of_def(def, &pp);
 	tag = cl_tag(c);
 	rc = cl_begin(c, MTGATE_OPC_PROGRAM_PUT, tag, proto_program_size(&pp),
 		      &w);

@@ -169,7 +169,8 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 #define PROGRAM_REC(X)                                                         \
 	X(U32, id)                                                             \
 	X(U32, tenant) X(U8, kind) X(U8, period) X(U8, double_opt_in)          \
-		X(U8, pad) X(U32, limit)
+		X(U8, pad) X(U32, limit) X(U32, price_cents) X(U8, interval)   \
+			X(U8, allow_pos) X(U16, pad2)
 #define PROGRAM_GET_REQ(X)   X(U32, id) X(U8, sc_len) X(U8, kw_len) X(U16, pad)
 #define PROGRAM_LIST_REQ(X)  X(U32, after_id) X(U32, max)
 #define PROGRAM_LIST_RESP(X) X(U32, count) X(U32, more)
@@ -177,6 +178,23 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 #define STATS_RESP(X)        X(U32, count) X(U32, pad)
 #define CLOCK_REQ(X)         X(U8, op) X(PAD, pad) X(I64, value_ms)
 #define CLOCK_RESP(X)        X(I64, now_ms)
+#define MO_REQ(X)                                                              \
+	X(U64, number) X(U8, sc_len) X(U8, pad) X(U16, text_len) X(U32, pad2)
+#define MO_RESP(X)   X(U16, n_replies) X(U16, n_actions) X(U32, pad)
+#define MO_ACTION(X) X(U8, kind) X(PAD, pad) X(U32, program)
+#define DOI_REQ(X)                                                             \
+	X(U64, number)                                                         \
+	X(U32, program) X(U8, channel) X(U8, pad) X(U16, source_len)
+#define RENOTIFY_REQ(X)   X(U64, number) X(U32, program) X(U32, pad)
+#define REMINDERS_REQ(X)  X(I64, at_ms) X(U32, max) X(U32, pad)
+#define REMINDERS_RESP(X) X(U32, count) X(U32, more)
+#define REMINDER_REC(X)                                                        \
+	X(U64, number)                                                         \
+	X(U32, program) X(U32, pad) X(I64, since_ms) X(I64, due_ms)
+#define BILL_CHECK_REQ(X)  X(U64, number) X(U32, program) X(U32, amount_cents)
+#define BILL_CHECK_RESP(X) X(U8, reason) X(PAD, pad)
+#define BILL_RESULT_REQ(X) X(U64, number) X(U32, program) X(U8, ok) X(PAD, pad)
+#define SHORTCODE_REQ(X)   X(U8, sc_len) X(U8, pad) X(U16, help_len)
 
 PROTO_CODEC_DEF(hello_req, HELLO_REQ)
 PROTO_CODEC_DEF(hello_resp, HELLO_RESP)
@@ -199,12 +217,25 @@ PROTO_CODEC_DEF(tenant_resp, TENANT_RESP)
 PROTO_CODEC_DEF(stats_resp, STATS_RESP)
 PROTO_CODEC_DEF(clock_req, CLOCK_REQ)
 PROTO_CODEC_DEF(clock_resp, CLOCK_RESP)
+PROTO_CODEC_DEF(mo_req, MO_REQ)
+PROTO_CODEC_DEF(mo_resp, MO_RESP)
+PROTO_CODEC_DEF(mo_action, MO_ACTION)
+PROTO_CODEC_DEF(doi_req, DOI_REQ)
+PROTO_CODEC_DEF(renotify_req, RENOTIFY_REQ)
+PROTO_CODEC_DEF(reminders_req, REMINDERS_REQ)
+PROTO_CODEC_DEF(reminders_resp, REMINDERS_RESP)
+PROTO_CODEC_DEF(reminder_rec, REMINDER_REC)
+PROTO_CODEC_DEF(bill_check_req, BILL_CHECK_REQ)
+PROTO_CODEC_DEF(bill_check_resp, BILL_CHECK_RESP)
+PROTO_CODEC_DEF(bill_result_req, BILL_RESULT_REQ)
+PROTO_CODEC_DEF(shortcode_req, SHORTCODE_REQ)
 
 /* ---- the header ----------------------------------------------------------------- */
 
 #define HEADER(X)                                                              \
 	X(U16, magic)                                                          \
-	X(U8, version) X(U8, opcode) X(U16, flags) X(U16, status) X(U64, tag)  \
+	X(U8, version)                                                         \
+	X(U8, opcode) X(U16, flags) X(U16, status) X(U64, tag)                 \
 		X(U32, body_len) X(U32, reserved)
 
 void proto_header_enc(uint8_t out[MTGATE_PROTO_HEADER_LEN],
@@ -288,6 +319,59 @@ size_t proto_program_size(const proto_program *p)
 	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++)
 		n += 2 + p->len[i];
 	return n;
+}
+
+void proto_program_def_slots(mtgate_program_def *d,
+			     const char **slot[MTGATE_PROGRAM_STRINGS])
+{
+	slot[PROTO_STR_SHORT_CODE] = &d->short_code;
+	slot[PROTO_STR_KEYWORD] = &d->keyword;
+	slot[PROTO_STR_NAME] = &d->name;
+	slot[PROTO_STR_TZ] = &d->tz;
+	slot[PROTO_STR_WELCOME] = &d->welcome_text;
+	slot[PROTO_STR_HELP] = &d->help_text;
+	slot[PROTO_STR_QUIT] = &d->quit_text;
+	slot[PROTO_STR_CONFIRM] = &d->confirm_text;
+	slot[PROTO_STR_CURRENCY] = &d->currency;
+}
+
+void proto_program_of_def(const mtgate_program_def *d, proto_program *p)
+{
+	mtgate_program_def copy = *d;
+	const char **slot[MTGATE_PROGRAM_STRINGS];
+
+	memset(p, 0, sizeof(*p));
+	p->rec = (mtgate_wire_program_rec){
+		.id = d->id,
+		.tenant = d->tenant,
+		.kind = (uint8_t)d->kind,
+		.period = (uint8_t)d->period,
+		.double_opt_in = d->double_opt_in,
+		.limit = d->limit,
+		.price_cents = d->price_cents,
+		.interval = (uint8_t)d->interval,
+		.allow_pos = d->allow_pos,
+	};
+	proto_program_def_slots(&copy, slot);
+	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++) {
+		const char *s = *slot[i] ? *slot[i] : "";
+		size_t n = strlen(s);
+		p->str[i] = (const uint8_t *)s;
+		p->len[i] = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+	}
+}
+
+void proto_program_def_fields(const proto_program *p, mtgate_program_def *d)
+{
+	d->id = p->rec.id;
+	d->tenant = p->rec.tenant;
+	d->kind = (mtgate_kind)p->rec.kind;
+	d->period = (mtgate_period)p->rec.period;
+	d->double_opt_in = p->rec.double_opt_in != 0;
+	d->limit = p->rec.limit;
+	d->price_cents = p->rec.price_cents;
+	d->interval = (mtgate_interval)p->rec.interval;
+	d->allow_pos = p->rec.allow_pos != 0;
 }
 
 /* ---- errors ------------------------------------------------------------------------ */

@@ -120,6 +120,18 @@ PROTO_CODEC_DECL(tenant_resp)
 PROTO_CODEC_DECL(stats_resp)
 PROTO_CODEC_DECL(clock_req)
 PROTO_CODEC_DECL(clock_resp)
+PROTO_CODEC_DECL(mo_req)
+PROTO_CODEC_DECL(mo_resp)
+PROTO_CODEC_DECL(mo_action)
+PROTO_CODEC_DECL(doi_req)
+PROTO_CODEC_DECL(renotify_req)
+PROTO_CODEC_DECL(reminders_req)
+PROTO_CODEC_DECL(reminders_resp)
+PROTO_CODEC_DECL(reminder_rec)
+PROTO_CODEC_DECL(bill_check_req)
+PROTO_CODEC_DECL(bill_check_resp)
+PROTO_CODEC_DECL(bill_result_req)
+PROTO_CODEC_DECL(shortcode_req)
 
 /* GATE_BATCH entries: n packed 12-byte entries to and from requests. The
  * caller has checked the length (n * 12 bytes at p). */
@@ -129,9 +141,23 @@ void proto_enc_batch_entries(uint8_t *p, const mtgate_gate_req *in, uint32_t n);
 
 /* ---- programs ------------------------------------------------------------------- */
 
-/* A program record with its 8 strings; decoded strings point into the body
+/* A program record with its 9 strings; decoded strings point into the body
  * (not NUL-terminated). Order: short code, keyword, name, time zone,
- * welcome, help, quit, confirm. */
+ * welcome, help, quit, confirm, currency (PROTO_STR_*). */
+enum {
+	PROTO_STR_SHORT_CODE,
+	PROTO_STR_KEYWORD,
+	PROTO_STR_NAME,
+	PROTO_STR_TZ,
+	PROTO_STR_WELCOME,
+	PROTO_STR_HELP,
+	PROTO_STR_QUIT,
+	PROTO_STR_CONFIRM,
+	PROTO_STR_CURRENCY,
+	PROTO_STR_MAX
+};
+_Static_assert(PROTO_STR_MAX == MTGATE_PROGRAM_STRINGS, "program strings");
+
 typedef struct proto_program {
 	mtgate_wire_program_rec rec;
 	const uint8_t *str[MTGATE_PROGRAM_STRINGS];
@@ -143,6 +169,15 @@ void proto_dec_program(proto_rd *r, proto_program *p);
 
 /* Encoded size of p. */
 size_t proto_program_size(const proto_program *p);
+
+/* The wire form of d: strings point into d's (NULL is ""). Enum fields are
+ * cut to their wire byte; the receiver checks them. */
+void proto_program_of_def(const mtgate_program_def *d, proto_program *p);
+/* The fields of p's fixed part into d (strings untouched). */
+void proto_program_def_fields(const proto_program *p, mtgate_program_def *d);
+/* Where each of the wire strings belongs in d, in wire order. */
+void proto_program_def_slots(mtgate_program_def *d,
+			     const char **slot[MTGATE_PROGRAM_STRINGS]);
 
 /* ---- error bodies ---------------------------------------------------------- */
 

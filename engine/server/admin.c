@@ -1,6 +1,8 @@
 /*
  * The administrative requests: QUERY, PROGRAM_PUT, PROGRAM_GET,
- * PROGRAM_LIST, TENANT_ADD, STATS and CLOCK. They are rare next to gates,
+ * PROGRAM_LIST, TENANT_ADD, STATS and CLOCK. PROGRAM_PUT checks the PROG
+ * rules first (mtgate_program_check) and answers a broken one with the
+ * rule's own text; nothing of such a definition is stored. They are rare next to gates,
  * so they use the engine's blocking any-thread calls (a program change
  * waits for its fsync; a query of another thread's shard waits for that
  * owner, which keeps polling its own shard while it waits). Scope (TEN-1):
@@ -87,29 +89,6 @@ out:
 
 /* ---- programs ---------------------------------------------------------------------------- */
 
-/* The wire form of def (strings point into def). */
-static void program_to_wire(const mtgate_program_def *d, proto_program *p)
-{
-	const char *s[MTGATE_PROGRAM_STRINGS] = {
-		d->short_code,   d->keyword,   d->name,      d->tz,
-		d->welcome_text, d->help_text, d->quit_text, d->confirm_text,
-	};
-
-	memset(p, 0, sizeof(*p));
-	p->rec = (mtgate_wire_program_rec){
-		.id = d->id,
-		.tenant = d->tenant,
-		.kind = (uint8_t)d->kind,
-		.period = (uint8_t)d->period,
-		.double_opt_in = d->double_opt_in,
-		.limit = d->limit,
-	};
-	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++) {
-		p->str[i] = (const uint8_t *)(s[i] ? s[i] : "");
-		p->len[i] = (uint16_t)strlen((const char *)p->str[i]);
-	}
-}
-
 static void reply_program(srv_conn *c, const mtgate_wire_header *h,
 			  const mtgate_program_def *d)
 {
@@ -118,7 +97,7 @@ static void reply_program(srv_conn *c, const mtgate_wire_header *h,
 	proto_wr w;
 	uint8_t *b;
 
-	program_to_wire(d, &p);
+	proto_program_of_def(d, &p);
 	len = proto_program_size(&p);
 	if ((b = srv_reply(c, h->opcode, h->tag, 0, (uint32_t)len))) {
 		proto_wr_init(&w, b, len);
@@ -127,24 +106,15 @@ static void reply_program(srv_conn *c, const mtgate_wire_header *h,
 }
 
 /* The definition in p as the engine takes it: strings NUL-terminated in
- * buf (at least the body's size plus 8). */
+ * buf (at least the body's size plus MTGATE_PROGRAM_STRINGS). */
 static bool program_from_wire(const proto_program *p, mtgate_program_def *d,
 			      char *buf)
 {
-	const char **s[MTGATE_PROGRAM_STRINGS] = {
-		&d->short_code, &d->keyword,      &d->name,
-		&d->tz,         &d->welcome_text, &d->help_text,
-		&d->quit_text,  &d->confirm_text,
-	};
+	const char **s[MTGATE_PROGRAM_STRINGS];
 
-	*d = (mtgate_program_def){
-		.id = p->rec.id,
-		.tenant = p->rec.tenant,
-		.kind = (mtgate_kind)p->rec.kind,
-		.period = (mtgate_period)p->rec.period,
-		.double_opt_in = p->rec.double_opt_in != 0,
-		.limit = p->rec.limit,
-	};
+	*d = (mtgate_program_def){0};
+	proto_program_def_fields(p, d);
+	proto_program_def_slots(d, s);
 	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++) {
 		if (!srv_no_nul(p->str[i], p->len[i]))
 			return false;
@@ -170,6 +140,23 @@ static int put_owner(srv_conn *c, mtgate_program_def *d)
 	return 0;
 }
 
+/* The PROG rules (PROG-1..6), checked before anything is stored: a
+ * definition that breaks one is answered with the rule's own text. */
+static int put_checked(srv_conn *c, const mtgate_wire_header *h,
+		       const mtgate_program_def *d)
+{
+	char why[512];
+	int rc = mtgate_program_check(c->th->s->eng, d, why, sizeof(why));
+
+	if (rc == MTGATE_EPROGRAM_RULE)
+		srv_reply_error(c, h->opcode, h->tag,
+				proto_status_of_engine(rc),
+				why[0] ? why : mtgate_strerror(rc));
+	else if (rc < 0)
+		srv_reply_engine(c, h->opcode, h->tag, rc);
+	return rc;
+}
+
 void srv_do_program_put(srv_conn *c, const mtgate_wire_header *h,
 			const uint8_t *b)
 {
@@ -191,11 +178,13 @@ void srv_do_program_put(srv_conn *c, const mtgate_wire_header *h,
 	}
 	if (!proto_rd_done(&rd) || !program_from_wire(&p, &d, buf)) {
 		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BAD_BODY,
-				"PROGRAM_PUT body is a program record: 16 "
-				"bytes and 8 strings, without NUL");
+				"PROGRAM_PUT body is a program record: 24 "
+				"bytes and 9 strings, without NUL");
 		goto out;
 	}
 	if ((rc = put_owner(c, &d)) == 0) {
+		if (put_checked(c, h, &d) < 0)
+			goto out; /* answered */
 		rc = d.id == 0 ? mtgate_program_define(eng, &d, &id)
 			       : mtgate_program_update(eng, &d);
 		id = d.id ? d.id : id;
@@ -283,7 +272,7 @@ void srv_do_program_list(srv_conn *c, const mtgate_wire_header *h,
 		proto_program p;
 		if (ids[i] <= q.after_id || srv_program_scope(c, ids[i], &d))
 			continue;
-		program_to_wire(&d, &p);
+		proto_program_of_def(&d, &p);
 		if ((q.max && r.count == q.max) ||
 		    len + proto_program_size(&p) > MTGATE_FRAME_BODY_MAX) {
 			r.more = 1;
@@ -300,7 +289,7 @@ void srv_do_program_list(srv_conn *c, const mtgate_wire_header *h,
 		mtgate_program_def d;
 		proto_program p;
 		mtgate_program_get(eng, keep[i], &d); /* versions outlive us */
-		program_to_wire(&d, &p);
+		proto_program_of_def(&d, &p);
 		proto_enc_program(&w, &p);
 	}
 out:

@@ -13,6 +13,8 @@
 
 #include "server/server.h"
 
+#define MAX_CHARGE_CENTS_MAX 10000000u /* R100 000: a sanity bound */
+
 static const char usage[] =
 	"usage: mtgated [options]\n"
 	"\n"
@@ -23,9 +25,9 @@ static const char usage[] =
 	"  --config FILE             INI file with the same settings\n"
 	"                            (listen, data, threads, test_clock,\n"
 	"                            max_connections, operator_key_file,\n"
-	"                            counter_flush_ms), in the [mtgated] "
-	"section\n"
-	"                            or none; the command line wins\n"
+	"                            counter_flush_ms, max_charge_cents), in\n"
+	"                            the [mtgated] section or none; the\n"
+	"                            command line wins\n"
 	"  --test-clock              time is frozen and moved only by the "
 	"CLOCK\n"
 	"                            request (tests)\n"
@@ -35,6 +37,10 @@ static const char usage[] =
 	"                            created at first start)\n"
 	"  --counter-flush-ms N      counters persisted this often (default "
 	"1000)\n"
+	"  --max-charge-cents N      the largest single charge a premium "
+	"program\n"
+	"                            may ask, in cents (default 5000, 1 to\n"
+	"                            10000000; PROG-5)\n"
 	"  --help                    this text\n";
 
 static void defaults(srv_config *c)
@@ -45,6 +51,7 @@ static void defaults(srv_config *c)
 	snprintf(c->data, sizeof(c->data), "./mtgate-data");
 	c->max_connections = 10240;
 	c->counter_flush_ms = 1000;
+	c->max_charge_cents = MTGATE_MAX_CHARGE_DEFAULT;
 }
 
 static int set_text(char *dst, size_t cap, const char *v)
@@ -120,8 +127,14 @@ static int set_one(srv_config *c, const char *name, const char *v,
 	}
 	if (!strcmp(n, "counter_flush_ms")) {
 		*expect = "milliseconds from 10 to 60000";
-		rc = set_uint(&u, v, 10, 60000);
-		c->counter_flush_ms = u;
+		if ((rc = set_uint(&u, v, 10, 60000)) == 0)
+			c->counter_flush_ms = u;
+		return rc;
+	}
+	if (!strcmp(n, "max_charge_cents")) {
+		*expect = "cents from 1 to 10000000";
+		if ((rc = set_uint(&u, v, 1, MAX_CHARGE_CENTS_MAX)) == 0)
+			c->max_charge_cents = u;
 		return rc;
 	}
 	return -2;
@@ -192,6 +205,7 @@ static bool known(const char *name)
 		"max-connections",
 		"operator-key-file",
 		"counter-flush-ms",
+		"max-charge-cents",
 	};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)

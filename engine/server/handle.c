@@ -7,6 +7,13 @@
  * names the problem. A handler runs on the connection's thread. Decisions
  * for the thread's own shard are made inline; anything else becomes an
  * srv_op (server.h) answered later from srv_op_finish, on the same thread.
+ *
+ * Three kinds of op: a part of a gate batch (OP_GATE), consent changes of
+ * one number (OP_CHANGE: OPTIN, OPTOUT, DEACTIVATE, and for rules.c
+ * DOI_REQUEST, DOI_RENOTIFY, BILL_RESULT) and an MO (OP_MO). Changes and
+ * MOs run on the owner of the number's shard without waiting and are
+ * answered once durable; an MO that changes nothing is answered at once
+ * (the engine then calls its done before mtgate_owner_mo returns).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +25,7 @@
 
 /* ---- ops ------------------------------------------------------------------------------ */
 
-enum op_kind { OP_GATE = 1, OP_CHANGE };
+enum op_kind { OP_GATE = 1, OP_CHANGE, OP_MO };
 
 typedef struct srv_batch srv_batch;
 
@@ -42,9 +49,19 @@ struct srv_op {
 	uint64_t tag;
 	uint8_t opcode;
 	uint32_t n_chg, n_done, changed, unchanged;
-	int first_err;
+	int first_err; /* also OP_MO's */
 	mtgate_change *chg;
 	char source[MTGATE_SOURCE_MAX + 1];
+	/* answered with this text (u16 len + text) instead of change_resp
+	 * when set: a program's confirm text, which lives until the engine
+	 * closes (program versions are kept until then) */
+	const char *answer_text;
+	/* OP_MO: the message, and its result (allocated with the op) */
+	uint64_t number;
+	char sc[MTGATE_SHORTCODE_MAX + 1];
+	const char *text;
+	size_t text_len;
+	mtgate_mo_result *mo;
 };
 
 /* A GATE or GATE_BATCH whose parts are spread over threads. */
@@ -172,11 +189,19 @@ static void change_reply(srv_op *op)
 {
 	srv_conn *c = op->c;
 	mtgate_wire_change_resp r = {op->changed, op->unchanged};
+	size_t tl = op->answer_text ? strlen(op->answer_text) : 0;
 	proto_wr w;
 	uint8_t *p;
 
+	MTG_ASSERT(tl <= MTGATE_TEXT_MAX);
 	if (op->first_err < 0) {
 		srv_reply_engine(c, op->opcode, op->tag, op->first_err);
+	} else if (op->answer_text != NULL) {
+		if ((p = srv_reply(c, op->opcode, op->tag, 0,
+				   (uint32_t)(2 + tl)))) {
+			proto_wr_init(&w, p, 2 + tl);
+			proto_wr_str(&w, op->answer_text, tl);
+		}
 	} else if ((p = srv_reply(c, op->opcode, op->tag, 0, sizeof(r)))) {
 		proto_wr_init(&w, p, sizeof(r));
 		proto_enc_change_resp(&w, &r);
@@ -214,11 +239,81 @@ static void change_run(mtgate_engine *eng, void *arg)
 	}
 }
 
+/* ---- MO ops ------------------------------------------------------------------------- */
+
+/* The answer to an MO: its replies, then its actions (docs/protocol.md). */
+static void mo_reply(srv_op *op)
+{
+	const mtgate_mo_result *m = op->mo;
+	srv_conn *c = op->c;
+	size_t len = sizeof(mtgate_wire_mo_resp);
+	proto_wr w;
+	uint8_t *p;
+
+	if (op->first_err < 0) {
+		srv_reply_engine(c, op->opcode, op->tag, op->first_err);
+		goto out;
+	}
+	/* The engine's bounds (engine.h), which the wire's u16 counts hold. */
+	MTG_ASSERT(m->n_replies <= MTGATE_MO_REPLIES_MAX);
+	MTG_ASSERT(m->n_actions <= MTGATE_MO_ACTIONS_MAX);
+	for (uint32_t i = 0; i < m->n_replies; i++)
+		len += 2 + strnlen(m->reply[i], MTGATE_TEXT_MAX);
+	len += (size_t)m->n_actions * sizeof(mtgate_wire_mo_action);
+	if ((p = srv_reply(c, op->opcode, op->tag, 0, (uint32_t)len)) == NULL)
+		goto out;
+	proto_wr_init(&w, p, len);
+	proto_enc_mo_resp(&w, &(mtgate_wire_mo_resp){
+				      .n_replies = (uint16_t)m->n_replies,
+				      .n_actions = (uint16_t)m->n_actions});
+	for (uint32_t i = 0; i < m->n_replies; i++)
+		proto_wr_str(&w, m->reply[i],
+			     strnlen(m->reply[i], MTGATE_TEXT_MAX));
+	for (uint32_t i = 0; i < m->n_actions; i++)
+		proto_enc_mo_action(&w,
+				    &(mtgate_wire_mo_action){
+					    .kind = (uint8_t)m->action[i].kind,
+					    .program = m->action[i].program});
+	MTG_ASSERT(!w.bad && w.p == w.end);
+out:
+	free(op);
+	srv_conn_release(c);
+}
+
+/* The MO is durable (or failed). May run inside mtgate_owner_mo, when the
+ * MO changed nothing. Runs on the owner. */
+static void mo_done(void *arg, int status, mtgate_outcome outcome,
+		    uint32_t consents)
+{
+	srv_op *op = arg;
+
+	(void)outcome;
+	(void)consents;
+	if (status < 0)
+		op->first_err = status;
+	op_return(owner_of(op->home->s, op->shard), op);
+}
+
+/* On the owner: apply the MO. When it fails at once its done never runs. */
+static void mo_run(mtgate_engine *eng, void *arg)
+{
+	srv_op *op = arg;
+	int rc = mtgate_owner_mo(eng, op->tenant, op->number, op->sc, op->text,
+				 op->text_len, op->mo, mo_done, op);
+
+	if (rc < 0) {
+		op->first_err = rc;
+		op_return(owner_of(op->home->s, op->shard), op);
+	}
+}
+
 void srv_op_finish(srv_thread *th, srv_op *op)
 {
 	(void)th;
 	if (op->kind == OP_GATE)
 		gate_part_done(op);
+	else if (op->kind == OP_MO)
+		mo_reply(op);
 	else
 		change_reply(op);
 }
@@ -241,7 +336,7 @@ static void op_dispatch(srv_conn *c, srv_op *op, mtgate_task_fn fn)
 			gate_part_done(op);
 		} else {
 			op->first_err = MTGATE_ENOMEM;
-			change_reply(op);
+			srv_op_finish(c->th, op);
 		}
 	}
 }
@@ -545,7 +640,8 @@ static srv_op *change_new(srv_conn *c, const mtgate_wire_header *h,
 	op->tag = h->tag;
 	op->opcode = h->opcode;
 	op->n_chg = n_chg;
-	memcpy(op->source, src, src_len);
+	if (src_len > 0) /* src may be NULL then */
+		memcpy(op->source, src, src_len);
 	op->source[src_len] = '\0';
 	for (uint32_t i = 0; i < n_chg; i++)
 		op->chg[i] =
@@ -554,8 +650,8 @@ static srv_op *change_new(srv_conn *c, const mtgate_wire_header *h,
 	return op;
 }
 
-static bool source_ok(srv_conn *c, const mtgate_wire_header *h,
-		      const uint8_t *src, size_t len)
+bool srv_source_ok(srv_conn *c, const mtgate_wire_header *h, const uint8_t *src,
+		   size_t len)
 {
 	if (len <= MTGATE_SOURCE_MAX && srv_no_nul(src, len))
 		return true;
@@ -579,7 +675,7 @@ static void do_optin(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
 	src = proto_rd_bytes(&rd, q.source_len);
 	if (!srv_body_is(c, h, (uint32_t)sizeof(q) + q.source_len, "OPTIN") ||
 	    !srv_number_ok(c, h, q.number) ||
-	    !source_ok(c, h, src, q.source_len))
+	    !srv_source_ok(c, h, src, q.source_len))
 		return;
 	if ((rc = srv_program_scope(c, q.program, NULL)) < 0) {
 		srv_reply_engine(c, h->opcode, h->tag, rc);
@@ -639,7 +735,7 @@ static void do_optout(srv_conn *c, const mtgate_wire_header *h,
 	if (!srv_body_is(c, h, (uint32_t)sizeof(q) + q.sc_len + q.source_len,
 			 "OPTOUT") ||
 	    !srv_number_ok(c, h, q.number) ||
-	    !source_ok(c, h, src, q.source_len))
+	    !srv_source_ok(c, h, src, q.source_len))
 		return;
 	if ((q.program == 0) == (q.sc_len == 0)) {
 		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BAD_BODY,
@@ -684,7 +780,7 @@ static void do_deactivate(srv_conn *c, const mtgate_wire_header *h,
 	if (!srv_body_is(c, h, (uint32_t)sizeof(q) + q.source_len,
 			 "DEACTIVATE") ||
 	    !srv_number_ok(c, h, q.number) ||
-	    !source_ok(c, h, src, q.source_len))
+	    !srv_source_ok(c, h, src, q.source_len))
 		return;
 	if ((op = change_new(c, h, q.number, 1, src, q.source_len)) == NULL)
 		return;
@@ -694,6 +790,55 @@ static void do_deactivate(srv_conn *c, const mtgate_wire_header *h,
 	op->chg[0].at_ms = q.at_ms;
 	c->inflight++;
 	op_dispatch(c, op, change_run);
+}
+
+/* ---- for the rules handlers (rules.c) ------------------------------------------------------ */
+
+void srv_change_submit(srv_conn *c, const mtgate_wire_header *h,
+		       const mtgate_change *chg, const uint8_t *src,
+		       size_t src_len, const char *answer_text)
+{
+	srv_op *op;
+
+	MTG_ASSERT(src_len <= MTGATE_SOURCE_MAX);
+	if ((op = change_new(c, h, chg->number, 1, src, src_len)) == NULL)
+		return;
+	op->chg[0] = *chg;
+	op->chg[0].source = src_len ? op->source : NULL;
+	op->answer_text = answer_text;
+	c->inflight++;
+	op_dispatch(c, op, change_run);
+}
+
+void srv_mo_submit(srv_conn *c, const mtgate_wire_header *h, uint64_t number,
+		   const char *sc, const uint8_t *text, size_t len)
+{
+	srv_op *op =
+		calloc(1, sizeof(*op) + sizeof(mtgate_mo_result) + len + 1);
+	char *copy;
+
+	MTG_ASSERT(strlen(sc) <= MTGATE_SHORTCODE_MAX && len <= MTGATE_MO_MAX);
+	if (op == NULL) {
+		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
+		return;
+	}
+	op->kind = OP_MO;
+	op->c = c;
+	op->home = c->th;
+	op->shard = mtgate_shard_of(c->th->s->eng, number);
+	op->tenant = c->tenant;
+	op->tag = h->tag;
+	op->opcode = h->opcode;
+	op->number = number;
+	memcpy(op->sc, sc, strlen(sc) + 1);
+	op->mo = (mtgate_mo_result *)(op + 1);
+	copy = (char *)(op->mo + 1);
+	if (len > 0)
+		memcpy(copy, text, len);
+	op->text = copy;
+	op->text_len = len;
+	c->inflight++;
+	op_dispatch(c, op, mo_run);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
@@ -753,6 +898,25 @@ void srv_handle(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
 		return;
 	case MTGATE_OPC_CLOCK:
 		srv_do_clock(c, h, b);
+		return;
+	case MTGATE_OPC_MO:
+		srv_do_mo(c, h, b);
+		return;
+	case MTGATE_OPC_DOI_REQUEST:
+	case MTGATE_OPC_DOI_RENOTIFY:
+		srv_do_doi(c, h, b);
+		return;
+	case MTGATE_OPC_REMINDERS_DUE:
+		srv_do_reminders_due(c, h, b);
+		return;
+	case MTGATE_OPC_BILL_CHECK:
+		srv_do_bill_check(c, h, b);
+		return;
+	case MTGATE_OPC_BILL_RESULT:
+		srv_do_bill_result(c, h, b);
+		return;
+	case MTGATE_OPC_SHORTCODE_SET:
+		srv_do_shortcode_set(c, h, b);
 		return;
 	default:
 		srv_reply_error(c, opc, h->tag, MTGATE_ST_BAD_OPCODE,

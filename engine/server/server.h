@@ -68,7 +68,8 @@ typedef struct srv_config {
 	unsigned max_connections;
 	char operator_key_file[512]; /* "" = DATA/operator.key */
 	uint32_t counter_flush_ms;
-	char config_file[512]; /* "" = none */
+	uint32_t max_charge_cents; /* largest charge of a premium program */
+	char config_file[512];     /* "" = none */
 } srv_config;
 
 /* Fill *c from the command line and the config file it names (the command
@@ -204,7 +205,25 @@ bool srv_operator_only(srv_conn *c, const mtgate_wire_header *h);
  * tenant's program). def may be NULL. */
 int srv_program_scope(srv_conn *c, uint32_t id, mtgate_program_def *def);
 bool srv_no_nul(const uint8_t *p, size_t n);
+/* A source reference: at most MTGATE_SOURCE_MAX bytes, no NUL. */
+bool srv_source_ok(srv_conn *c, const mtgate_wire_header *h, const uint8_t *src,
+		   size_t len);
 void srv_reply_engine(srv_conn *c, uint8_t opcode, uint64_t tag, int err);
+
+/* handle.c: consent changes and MOs for the rules handlers. Each runs on
+ * the owner of the number's shard without waiting and answers the request
+ * itself, once durable (or failed); c is held until then. Borrowed
+ * arguments are copied. */
+/* One change (chg->source is ignored: src is the source). Answered with
+ * change_resp, or with answer_text (u16 len + text) when it is not NULL;
+ * answer_text must live until the engine closes (a program's text). */
+void srv_change_submit(srv_conn *c, const mtgate_wire_header *h,
+		       const mtgate_change *chg, const uint8_t *src,
+		       size_t src_len, const char *answer_text);
+/* An MO from number to short code sc (checked: 1..15 letters or digits)
+ * with len <= MTGATE_MO_MAX bytes of text, for c's tenant. */
+void srv_mo_submit(srv_conn *c, const mtgate_wire_header *h, uint64_t number,
+		   const char *sc, const uint8_t *text, size_t len);
 
 /* admin.c: the handlers of QUERY, PROGRAM_*, TENANT_ADD, STATS, CLOCK. */
 void srv_do_query(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
@@ -218,6 +237,19 @@ void srv_do_tenant_add(srv_conn *c, const mtgate_wire_header *h,
 		       const uint8_t *b);
 void srv_do_stats(srv_conn *c, const mtgate_wire_header *h);
 void srv_do_clock(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+
+/* rules.c: the handlers of the consent rules' opcodes (0x80 .. 0x86). */
+void srv_do_mo(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+/* DOI_REQUEST and DOI_RENOTIFY. */
+void srv_do_doi(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+void srv_do_reminders_due(srv_conn *c, const mtgate_wire_header *h,
+			  const uint8_t *b);
+void srv_do_bill_check(srv_conn *c, const mtgate_wire_header *h,
+		       const uint8_t *b);
+void srv_do_bill_result(srv_conn *c, const mtgate_wire_header *h,
+			const uint8_t *b);
+void srv_do_shortcode_set(srv_conn *c, const mtgate_wire_header *h,
+			  const uint8_t *b);
 
 /* handle.c */
 /* Handle one whole request frame of c. */

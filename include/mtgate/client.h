@@ -39,7 +39,9 @@
  *     the connection (unsent bytes stay queued).
  *   - Every answer is checked: header (magic, version, RESPONSE flag,
  *     body_len), opcode, exact body length, and values that become enums
- *     (reasons, states, channels, deactivation reasons, program kinds).
+ *     (reasons, states, channels, deactivation reasons, program kinds,
+ *     charge intervals, MO action kinds, billing reasons) and the counts
+ *     the protocol bounds (MO replies and actions, reminders).
  *     Bytes past what v1 defines are MTGATE_EPROTO, as is a status outside
  *     the status table.
  *   - The server's error text is kept up to 1024 bytes.
@@ -140,8 +142,9 @@ int mtgate_c_query(mtgate_conn *c, uint64_t number, mtgate_consent *recs,
 		   size_t cap, size_t *n_out, mtgate_deactivation *deact);
 
 /*
- * A program as the client sees it: the engine's definition, with strings
- * owned by the mtgate_c_program (freed by mtgate_c_program_free).
+ * A program as the client sees it: the engine's definition (every field,
+ * the premium ones too: price_cents, currency, interval, allow_pos), with
+ * strings owned by the mtgate_c_program (freed by mtgate_c_program_free).
  */
 typedef struct mtgate_c_program {
 	mtgate_program_def def;
@@ -149,7 +152,10 @@ typedef struct mtgate_c_program {
 } mtgate_c_program;
 void mtgate_c_program_free(mtgate_c_program *p);
 
-/* Define (def->id 0) or replace (def->id set); *id_out gets the id. */
+/* Define (def->id 0) or replace (def->id set); *id_out gets the id. A
+ * definition that breaks a PROG rule is MTGATE_EPROGRAM_RULE, and
+ * mtgate_c_last_error() names the rule and the part (`PROG-1: welcome
+ * text lacks "Max 4 msgs/mo"`); nothing of it is stored. */
 int mtgate_c_program_put(mtgate_conn *c, const mtgate_program_def *def,
 			 uint32_t *id_out);
 /* By id, or with id 0 by short code and keyword. */
@@ -173,6 +179,53 @@ int mtgate_c_stats(mtgate_conn *c, uint64_t vals[MTGATE_STAT_MAX],
 
 /* op: MTGATE_CLOCK_READ, _SET (value = time), _ADVANCE (value = ms). */
 int mtgate_c_clock(mtgate_conn *c, int op, int64_t value_ms, int64_t *now_out);
+
+/* ---- the consent rules ------------------------------------------------------------ */
+
+/*
+ * MO: a message from number to short_code (len bytes of UTF-8 text, at
+ * most MTGATE_MO_MAX) for the server to apply the rules to. *out is the
+ * engine's result struct, owned by the caller (about 21 KiB: put it on the
+ * heap in small stacks): the reply texts to send back, in order, and the
+ * state changes made. out->reply[i] point into out->text and live as long
+ * as *out; nothing else refers to c. A malformed answer (more than
+ * MTGATE_MO_REPLIES_MAX replies, a reply over MTGATE_TEXT_MAX bytes or
+ * holding a NUL, more than MTGATE_MO_ACTIONS_MAX actions, an unknown
+ * action kind) is MTGATE_EPROTO.
+ */
+int mtgate_c_mo(mtgate_conn *c, uint64_t number, const char *short_code,
+		const char *text, size_t len, mtgate_mo_result *out);
+
+/* A double opt-in request for program from channel (DOI-1), or its one
+ * re-notify (DOI-3). text_out (may be NULL) gets the confirmation request
+ * to send, NUL-terminated: the program's confirm text. source may be
+ * NULL. */
+int mtgate_c_doi_request(mtgate_conn *c, uint64_t number, uint32_t program,
+			 mtgate_channel channel, const char *source,
+			 char text_out[MTGATE_TEXT_MAX + 1]);
+int mtgate_c_doi_renotify(mtgate_conn *c, uint64_t number, uint32_t program,
+			  char text_out[MTGATE_TEXT_MAX + 1]);
+
+/* The reminders due on the UTC day of at_ms (0: the server's now), DOI-9:
+ * up to cap into out (caller-owned; one answer holds at most
+ * MTGATE_PROTO_REMINDERS_MAX, so a larger cap asks for that many), the
+ * count into *n_out; *more_out (may be NULL) is true when the server had
+ * more than it sent. cap 0 is MTGATE_EINVAL. */
+int mtgate_c_reminders_due(mtgate_conn *c, int64_t at_ms, mtgate_reminder *out,
+			   size_t cap, size_t *n_out, bool *more_out);
+
+/* May number be charged amount_cents for program now (BILL-1, BILL-2,
+ * DOI-7)? *reason_out gets MTGATE_BILL_ALLOW or why not. Counts nothing. */
+int mtgate_c_bill_check(mtgate_conn *c, uint64_t number, uint32_t program,
+			uint32_t amount_cents, mtgate_bill_reason *reason_out);
+/* Record a charge's result: ok, or failed (BILL-2 counts failures). */
+int mtgate_c_bill_result(mtgate_conn *c, uint64_t number, uint32_t program,
+			 bool ok, mtgate_c_changes *out);
+
+/* Operator only: the short code's generic help text (HELP-3); NULL or ""
+ * clears it. */
+int mtgate_c_shortcode_set(mtgate_conn *c, const char *short_code,
+			   const char *help_text);
 
 /* ---- the pipeline ------------------------------------------------------------------ */
 

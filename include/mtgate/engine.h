@@ -383,7 +383,8 @@ int64_t mtgate_now(const mtgate_engine *eng);
 
 /* ---- programs (any thread) --------------------------------------------------- */
 
-/* Define a new program; durable before it returns. *id_out gets its id. */
+/* Define a new program; durable before it returns. *id_out gets its id.
+ * The PROG rules are not checked here: see mtgate_program_check. */
 int mtgate_program_define(mtgate_engine *eng, const mtgate_program_def *def,
 			  uint32_t *id_out);
 /* Replace every field of program def->id; durable before it returns. */
@@ -558,8 +559,11 @@ int mtgate_shortcode_get_help(mtgate_engine *eng, const char *short_code,
 
 /* 0 when def keeps every PROG rule (RULES.md PROG-1..6) with the engine's
  * maximum charge; else MTGATE_EPROGRAM_RULE with why naming the rule and
- * the part, e.g. `PROG-1: welcome text lacks "Max 4 msgs/mo"`. Define and
- * update run the same check. eng may be NULL (default maximum). */
+ * the part, e.g. `PROG-1: welcome text lacks "Max 4 msgs/mo"`. The server
+ * runs it on every PROGRAM_PUT (define and update) before anything is
+ * stored; mtgate_program_define and _update do not, so an embedding
+ * application that takes definitions from users calls it first. eng may
+ * be NULL (default maximum). */
 int mtgate_program_check(const mtgate_engine *eng,
 			 const mtgate_program_def *def, char *why, size_t cap);
 

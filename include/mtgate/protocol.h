@@ -26,6 +26,9 @@ extern "C" {
 #define MTGATE_PROTO_KEY_MAX      128
 #define MTGATE_HELLO_FAILURES_MAX 3
 #define MTGATE_DEFAULT_PORT       7411
+/* Reminders one REMINDERS_DUE answer holds: what fits one frame after its
+ * 8-byte head, 32 bytes each. */
+#define MTGATE_PROTO_REMINDERS_MAX ((MTGATE_FRAME_BODY_MAX - 8) / 32)
 
 /* Header flag bits. */
 #define MTGATE_FLAG_RESPONSE 0x0001u
@@ -46,6 +49,14 @@ enum mtgate_opcode {
 	MTGATE_OPC_TENANT_ADD = 0x50,
 	MTGATE_OPC_STATS = 0x60,
 	MTGATE_OPC_CLOCK = 0x70,
+	/* the consent rules: 0x80 .. 0x8F */
+	MTGATE_OPC_MO = 0x80,
+	MTGATE_OPC_DOI_REQUEST = 0x81,
+	MTGATE_OPC_DOI_RENOTIFY = 0x82,
+	MTGATE_OPC_REMINDERS_DUE = 0x83,
+	MTGATE_OPC_BILL_CHECK = 0x84,
+	MTGATE_OPC_BILL_RESULT = 0x85,
+	MTGATE_OPC_SHORTCODE_SET = 0x86,
 	MTGATE_OPC_MAX = 0x100
 };
 
@@ -230,8 +241,8 @@ typedef struct mtgate_wire_consent_rec {
 } mtgate_wire_consent_rec;
 _Static_assert(sizeof(mtgate_wire_consent_rec) == 32, "consent_rec");
 
-/* Followed by 8 strings (u16 len + bytes): short code, keyword, name, time
- * zone, welcome, help, quit, confirm. */
+/* Followed by 9 strings (u16 len + bytes): short code, keyword, name, time
+ * zone, welcome, help, quit, confirm, currency. */
 typedef struct mtgate_wire_program_rec {
 	uint32_t id;
 	uint32_t tenant;
@@ -240,9 +251,13 @@ typedef struct mtgate_wire_program_rec {
 	uint8_t double_opt_in;
 	uint8_t pad;
 	uint32_t limit;
+	uint32_t price_cents; /* 0: standard rate */
+	uint8_t interval;     /* mtgate_interval */
+	uint8_t allow_pos;
+	uint16_t pad2;
 } mtgate_wire_program_rec;
-_Static_assert(sizeof(mtgate_wire_program_rec) == 16, "program_rec");
-#define MTGATE_PROGRAM_STRINGS 8
+_Static_assert(sizeof(mtgate_wire_program_rec) == 24, "program_rec");
+#define MTGATE_PROGRAM_STRINGS 9
 
 typedef struct mtgate_wire_program_get_req {
 	uint32_t id;
@@ -288,6 +303,112 @@ typedef struct mtgate_wire_clock_resp {
 	int64_t now_ms;
 } mtgate_wire_clock_resp;
 _Static_assert(sizeof(mtgate_wire_clock_resp) == 8, "clock_resp");
+
+/* ---- the consent rules (0x80 .. 0x8F) --------------------------------------- */
+
+/* MO: then sc_len bytes of short code and text_len bytes of UTF-8 text. */
+typedef struct mtgate_wire_mo_req {
+	uint64_t number;
+	uint8_t sc_len;
+	uint8_t pad;
+	uint16_t text_len;
+	uint32_t pad2;
+} mtgate_wire_mo_req;
+_Static_assert(sizeof(mtgate_wire_mo_req) == 16, "mo_req");
+
+/* MO answer: then n_replies strings (u16 len + text), then n_actions
+ * mtgate_wire_mo_action. */
+typedef struct mtgate_wire_mo_resp {
+	uint16_t n_replies;
+	uint16_t n_actions;
+	uint32_t pad;
+} mtgate_wire_mo_resp;
+_Static_assert(sizeof(mtgate_wire_mo_resp) == 8, "mo_resp");
+
+typedef struct mtgate_wire_mo_action {
+	uint8_t kind; /* mtgate_mo_action_kind */
+	uint8_t pad[3];
+	uint32_t program; /* 0: the short code as a whole */
+} mtgate_wire_mo_action;
+_Static_assert(sizeof(mtgate_wire_mo_action) == 8, "mo_action");
+
+/* DOI_REQUEST: then source_len bytes of source. Answered with a string
+ * (u16 len + text): the program's confirm text. */
+typedef struct mtgate_wire_doi_req {
+	uint64_t number;
+	uint32_t program;
+	uint8_t channel;
+	uint8_t pad;
+	uint16_t source_len;
+} mtgate_wire_doi_req;
+_Static_assert(sizeof(mtgate_wire_doi_req) == 16, "doi_req");
+
+/* DOI_RENOTIFY; answered as DOI_REQUEST is. */
+typedef struct mtgate_wire_renotify_req {
+	uint64_t number;
+	uint32_t program;
+	uint32_t pad;
+} mtgate_wire_renotify_req;
+_Static_assert(sizeof(mtgate_wire_renotify_req) == 16, "renotify_req");
+
+typedef struct mtgate_wire_reminders_req {
+	int64_t at_ms; /* 0: now */
+	uint32_t max;  /* 0: as many as fit in one frame */
+	uint32_t pad;
+} mtgate_wire_reminders_req;
+_Static_assert(sizeof(mtgate_wire_reminders_req) == 16, "reminders_req");
+
+/* Then count mtgate_wire_reminder_rec. */
+typedef struct mtgate_wire_reminders_resp {
+	uint32_t count;
+	uint32_t more;
+} mtgate_wire_reminders_resp;
+_Static_assert(sizeof(mtgate_wire_reminders_resp) == 8, "reminders_resp");
+
+typedef struct mtgate_wire_reminder_rec {
+	uint64_t number;
+	uint32_t program;
+	uint32_t pad;
+	int64_t since_ms;
+	int64_t due_ms;
+} mtgate_wire_reminder_rec;
+_Static_assert(sizeof(mtgate_wire_reminder_rec) == 32, "reminder_rec");
+
+typedef struct mtgate_wire_bill_check_req {
+	uint64_t number;
+	uint32_t program;
+	uint32_t amount_cents;
+} mtgate_wire_bill_check_req;
+_Static_assert(sizeof(mtgate_wire_bill_check_req) == 16, "bill_check_req");
+
+typedef struct mtgate_wire_bill_check_resp {
+	uint8_t reason; /* mtgate_bill_reason */
+	uint8_t pad[3];
+} mtgate_wire_bill_check_resp;
+_Static_assert(sizeof(mtgate_wire_bill_check_resp) == 4, "bill_check_resp");
+
+/* BILL_RESULT; answered with mtgate_wire_change_resp. */
+typedef struct mtgate_wire_bill_result_req {
+	uint64_t number;
+	uint32_t program;
+	uint8_t ok; /* 1 charged, 0 failed */
+	uint8_t pad[3];
+} mtgate_wire_bill_result_req;
+_Static_assert(sizeof(mtgate_wire_bill_result_req) == 16, "bill_result_req");
+
+/* SHORTCODE_SET: then sc_len bytes of short code and help_len bytes of
+ * help text. Answered with an empty body. */
+typedef struct mtgate_wire_shortcode_req {
+	uint8_t sc_len;
+	uint8_t pad;
+	uint16_t help_len;
+} mtgate_wire_shortcode_req;
+_Static_assert(sizeof(mtgate_wire_shortcode_req) == 4, "shortcode_req");
+
+_Static_assert(MTGATE_PROTO_REMINDERS_MAX * sizeof(mtgate_wire_reminder_rec) +
+			       sizeof(mtgate_wire_reminders_resp) <=
+		       MTGATE_FRAME_BODY_MAX,
+	       "a full REMINDERS_DUE answer fits one frame");
 
 /* "OK", "BAD_MAGIC", ... for a status below MTGATE_ST_PROTO_MAX, the engine
  * error's name for MTGATE_ST_ENGINE + k, "UNKNOWN" otherwise. Static. */

@@ -1,10 +1,12 @@
 /*
  * Checks the wire codec (engine/proto/codec.c) against the specification:
- * the byte-exact examples of docs/protocol.md are read from the document
- * itself and must equal what the codec encodes; every wire struct survives
- * an encode and decode unchanged; a decoder never reads past its input (a
- * short body sets `bad`, a long one is not `done`); and the server's header
- * check gives each malformed header its documented status.
+ * the byte-exact examples of docs/protocol.md (PING, GATE, a BAD_BODY,
+ * GATE_BATCH, MO, BILL_CHECK) are read from the document itself and must
+ * equal what the codec encodes; every wire struct survives an encode and
+ * decode unchanged; a decoder never reads past its input (a short body
+ * sets `bad`, a long one is not `done`); a program definition maps to its
+ * wire form and back, field for field; and the server's header check gives
+ * each malformed header its documented status.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,12 +114,14 @@ static void test_proto_examples_match_the_document(void **state)
 	uint8_t a[256], b[256], body[128];
 	const uint64_t num = 15551234567ULL;
 	const char *text = "GATE body must be 16 bytes, got 12";
+	const char *quit = "You have quit Joe's Discount Club. No more "
+			   "messages will be sent.";
 	mtgate_gate_req reqs[2] = {{num, 1}, {num + 1, 1}};
 	size_t an, bn;
 	proto_wr w;
 
 	(void)state;
-	assert_int_equal(read_examples(ex), 4);
+	assert_int_equal(read_examples(ex), 6);
 
 	/* PING and its answer */
 	an = frame(a, MTGATE_OPC_PING, 0, 0, NULL, 0);
@@ -154,6 +158,34 @@ static void test_proto_examples_match_the_document(void **state)
 	proto_wr_u8(&w, MTGATE_DENY_NO_OPTIN);
 	bn = frame(b, MTGATE_OPC_GATE_BATCH, MTGATE_FLAG_RESPONSE, 0, body, 10);
 	expect_example(&ex[3], a, an, b, bn);
+
+	/* MO "STOP" to 12345: one quit text, one opt-out of program 1 */
+	proto_wr_init(&w, body, sizeof(body));
+	proto_enc_mo_req(&w, &(mtgate_wire_mo_req){num, 5, 0, 4, 0});
+	proto_wr_bytes(&w, "12345", 5);
+	proto_wr_bytes(&w, "STOP", 4);
+	an = frame(a, MTGATE_OPC_MO, 0, 0, body, 25);
+	proto_wr_init(&w, body, sizeof(body));
+	proto_enc_mo_resp(&w, &(mtgate_wire_mo_resp){1, 1, 0});
+	proto_wr_str(&w, quit, strlen(quit));
+	proto_enc_mo_action(
+		&w, &(mtgate_wire_mo_action){MTGATE_ACT_OPTED_OUT, {0}, 1});
+	assert_false(w.bad);
+	bn = frame(b, MTGATE_OPC_MO, MTGATE_FLAG_RESPONSE, 0, body,
+		   (uint32_t)(w.p - body));
+	expect_example(&ex[4], a, an, b, bn);
+
+	/* BILL_CHECK of 500 cents, answered PRICE_ABOVE_CONFIRMED */
+	proto_wr_init(&w, body, sizeof(body));
+	proto_enc_bill_check_req(&w,
+				 &(mtgate_wire_bill_check_req){num, 2, 500});
+	an = frame(a, MTGATE_OPC_BILL_CHECK, 0, 0, body, 16);
+	proto_wr_init(&w, body, sizeof(body));
+	proto_enc_bill_check_resp(
+		&w, &(mtgate_wire_bill_check_resp){
+			    MTGATE_BILL_PRICE_ABOVE_CONFIRMED, {0}});
+	bn = frame(b, MTGATE_OPC_BILL_CHECK, MTGATE_FLAG_RESPONSE, 0, body, 4);
+	expect_example(&ex[5], a, an, b, bn);
 }
 
 /* ---- round trips and bounds ------------------------------------------------------ */
@@ -204,7 +236,7 @@ static void test_proto_structs_round_trip(void **state)
 	ROUND_TRIP(query_resp, {1, {0}, 3, 1700000000000});
 	ROUND_TRIP(consent_rec,
 		   {5, 1, 2, 0, 0, 1700000000000, 3, 4, 255, 0, 0});
-	ROUND_TRIP(program_rec, {1, 2, 1, 3, 1, 0, 4});
+	ROUND_TRIP(program_rec, {1, 2, 1, 3, 1, 0, 4, 500, 4, 1, 0});
 	ROUND_TRIP(program_get_req, {0, 5, 4, 0});
 	ROUND_TRIP(program_list_req, {10, 100});
 	ROUND_TRIP(program_list_resp, {100, 1});
@@ -212,13 +244,27 @@ static void test_proto_structs_round_trip(void **state)
 	ROUND_TRIP(stats_resp, {14, 0});
 	ROUND_TRIP(clock_req, {2, {0}, 86400000});
 	ROUND_TRIP(clock_resp, {1700000000000});
+	ROUND_TRIP(mo_req, {15551234567ULL, 5, 0, 1600, 0});
+	ROUND_TRIP(mo_resp, {16, 514, 0});
+	ROUND_TRIP(mo_action, {MTGATE_ACT_HELP, {0}, 0xFFFFF});
+	ROUND_TRIP(doi_req, {15551234567ULL, 7, MTGATE_CHANNEL_MMS, 0, 255});
+	ROUND_TRIP(renotify_req, {15551234567ULL, 7, 0});
+	ROUND_TRIP(reminders_req, {1700000000000, 100, 0});
+	ROUND_TRIP(reminders_resp, {MTGATE_PROTO_REMINDERS_MAX, 1});
+	ROUND_TRIP(reminder_rec,
+		   {15551234567ULL, 7, 0, 1700000000000, 1702592000000});
+	ROUND_TRIP(bill_check_req, {15551234567ULL, 7, 5000});
+	ROUND_TRIP(bill_check_resp,
+		   {MTGATE_BILL_FAILED_ATTEMPTS_EXCEEDED, {0}});
+	ROUND_TRIP(bill_result_req, {15551234567ULL, 7, 1, {0}});
+	ROUND_TRIP(shortcode_req, {5, 0, 1024});
 }
 
 static void test_proto_program_strings(void **state)
 {
-	proto_program in = {.rec = {1, 0, 1, 3, 0, 0, 4}}, out;
-	const char *s[MTGATE_PROGRAM_STRINGS] = {"12345", "JOES", "Joe's", "",
-						 "w",     "h",    "q",     "c"};
+	proto_program in = {.rec = {1, 0, 1, 3, 1, 0, 4, 500, 4, 1, 0}}, out;
+	const char *s[MTGATE_PROGRAM_STRINGS] = {
+		"12345", "JOES", "Joe's", "", "w", "h", "q", "c", "ZAR"};
 	uint8_t buf[256];
 	proto_wr w;
 	proto_rd r;
@@ -236,6 +282,7 @@ static void test_proto_program_strings(void **state)
 	proto_rd_init(&r, buf, n);
 	proto_dec_program(&r, &out);
 	assert_true(proto_rd_done(&r));
+	assert_memory_equal(&out.rec, &in.rec, sizeof(in.rec));
 	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++) {
 		assert_int_equal(out.len[i], in.len[i]);
 		assert_memory_equal(out.str[i], s[i], in.len[i]);
@@ -244,6 +291,64 @@ static void test_proto_program_strings(void **state)
 	proto_rd_init(&r, buf, n - 1);
 	proto_dec_program(&r, &out);
 	assert_true(r.bad);
+}
+
+/* A definition survives proto_program_of_def and back, every field. */
+static void test_proto_program_def_mapping(void **state)
+{
+	mtgate_program_def d = {.id = 9,
+				.tenant = 3,
+				.short_code = "12345",
+				.keyword = "VIP",
+				.name = "VIP Club",
+				.kind = MTGATE_KIND_RECURRING,
+				.limit = 4,
+				.period = MTGATE_PERIOD_MONTH,
+				.tz = "UTC",
+				.double_opt_in = true,
+				.allow_pos = true,
+				.welcome_text = "w",
+				.help_text = "h",
+				.quit_text = "q",
+				.confirm_text = "c",
+				.price_cents = 500,
+				.currency = "ZAR",
+				.interval = MTGATE_INTERVAL_MONTHLY},
+			   back = {0};
+	const char **slot[MTGATE_PROGRAM_STRINGS];
+	proto_program p;
+
+	(void)state;
+	proto_program_of_def(&d, &p);
+	assert_int_equal(p.rec.price_cents, 500);
+	assert_int_equal(p.rec.interval, MTGATE_INTERVAL_MONTHLY);
+	assert_int_equal(p.rec.allow_pos, 1);
+	assert_int_equal(p.len[PROTO_STR_CURRENCY], 3);
+	proto_program_def_fields(&p, &back);
+	proto_program_def_slots(&back, slot);
+	for (int i = 0; i < MTGATE_PROGRAM_STRINGS; i++)
+		*slot[i] = (const char *)p.str[i]; /* NUL-terminated here */
+	assert_int_equal(back.id, d.id);
+	assert_int_equal(back.tenant, d.tenant);
+	assert_int_equal(back.kind, d.kind);
+	assert_int_equal(back.limit, d.limit);
+	assert_int_equal(back.period, d.period);
+	assert_true(back.double_opt_in && back.allow_pos);
+	assert_int_equal(back.price_cents, d.price_cents);
+	assert_int_equal(back.interval, d.interval);
+	assert_string_equal(back.short_code, d.short_code);
+	assert_string_equal(back.keyword, d.keyword);
+	assert_string_equal(back.name, d.name);
+	assert_string_equal(back.tz, d.tz);
+	assert_string_equal(back.welcome_text, d.welcome_text);
+	assert_string_equal(back.help_text, d.help_text);
+	assert_string_equal(back.quit_text, d.quit_text);
+	assert_string_equal(back.confirm_text, d.confirm_text);
+	assert_string_equal(back.currency, d.currency);
+	/* NULL strings are empty */
+	d.currency = NULL;
+	proto_program_of_def(&d, &p);
+	assert_int_equal(p.len[PROTO_STR_CURRENCY], 0);
 }
 
 static void test_proto_header_checks(void **state)
@@ -288,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_proto_examples_match_the_document),
 		cmocka_unit_test(test_proto_structs_round_trip),
 		cmocka_unit_test(test_proto_program_strings),
+		cmocka_unit_test(test_proto_program_def_mapping),
 		cmocka_unit_test(test_proto_header_checks),
 	};
 

@@ -29,6 +29,12 @@
  *   clock with CLOCK (su_clock); nothing sleeps for a rule window. The
  *   only waits here are bounded polls for a process or a socket event.
  *
+ * Programs
+ *   PROGRAM_PUT refuses a definition that breaks a PROG rule, so every
+ *   program a test defines takes its texts from su_texts_for (the one
+ *   place that knows what a compliant welcome, help and quit text say):
+ *   su_program and su_recurring build whole definitions with them.
+ *
  * Everything is static inline: CMake compiles each test_*.c with
  * tests/util/testutil.c only, so shared helpers live in this header.
  */
@@ -493,38 +499,95 @@ static inline mtgate_consent su_consent(mtgate_conn *c, uint64_t number,
 	return none;
 }
 
-/* A recurring program "Max <limit> msgs/<per>" on sc with keyword kw. Its
- * welcome text is one of 8 rotating buffers: put the definition before
- * asking for 8 more. */
-static inline mtgate_program_def su_recurring(const char *sc, const char *kw,
-					      uint32_t limit, mtgate_period p)
-{
-	static char welcome[8][256];
-	static int next;
-	char *w = welcome[next++ % 8];
-	const char *per = p == MTGATE_PERIOD_DAY    ? "day"
-			  : p == MTGATE_PERIOD_WEEK ? "wk"
-						    : "mo";
+/* ---- program definitions that keep the PROG rules ------------------------------- */
 
-	snprintf(w, 256,
-		 "Welcome to %s alerts! Max %u msgs/%s. Msg&Data rates may "
-		 "apply. Reply HELP for help, STOP to cancel.",
-		 kw, limit, per);
+#define SU_SMS_MAX 160 /* GSM-7 characters of one SMS (PROG-6) */
+
+/* The three texts every program needs, each one SMS. */
+typedef struct su_texts {
+	char welcome[SU_SMS_MAX + 1];
+	char help[SU_SMS_MAX + 1];
+	char quit[SU_SMS_MAX + 1];
+} su_texts;
+
+/* "mo", "wk" or "day": how a frequency names the period. */
+static inline const char *su_per(mtgate_period p)
+{
+	return p == MTGATE_PERIOD_DAY    ? "day"
+	       : p == MTGATE_PERIOD_WEEK ? "wk"
+					 : "mo";
+}
+
+/*
+ * Texts that keep PROG-1, -2, -3 and -6 for a program called name that
+ * sends at most limit MTs per period p (MTGATE_PERIOD_NONE: a one-off
+ * program, which states no frequency):
+ *   welcome "<name>: Msg&Data rates may apply. Max <limit> msgs/<per>.
+ *            Reply STOP to cancel, HELP for help."
+ *   help    "<name>: example.com or 1-800-555-0100. Max <limit> msgs/<per>."
+ *   quit    "You have quit <name>. No more messages will be sent."
+ * name must be plain ASCII (a curly apostrophe makes a text UCS-2, whose
+ * limit is 70) and short enough for every text to stay within 160
+ * characters, which is asserted.
+ */
+static inline void su_texts_for(su_texts *t, const char *name, uint32_t limit,
+				mtgate_period p)
+{
+	char freq[48] = "";
+	int n[3];
+
+	for (const char *c = name; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 &&
+			    (unsigned char)*c < 0x7f);
+	if (p != MTGATE_PERIOD_NONE)
+		snprintf(freq, sizeof(freq), " Max %u msgs/%s.", limit,
+			 su_per(p));
+	n[0] = snprintf(t->welcome, sizeof(t->welcome),
+			"%s: Msg&Data rates may apply.%s Reply %sHELP for "
+			"help.",
+			name, freq,
+			p != MTGATE_PERIOD_NONE ? "STOP to cancel, " : "");
+	n[1] = snprintf(t->help, sizeof(t->help),
+			"%s: example.com or 1-800-555-0100.%s", name, freq);
+	n[2] = snprintf(t->quit, sizeof(t->quit),
+			"You have quit %s. No more messages will be sent.",
+			name);
+	for (int i = 0; i < 3; i++)
+		assert_true(n[i] > 0 && n[i] <= SU_SMS_MAX);
+}
+
+/* A recurring program on sc with keyword kw called name, "Max <limit>
+ * msgs/<per>", with texts from su_texts_for. The texts are one of 8
+ * rotating sets: put the definition before asking for 8 more. */
+static inline mtgate_program_def su_program(const char *sc, const char *kw,
+					    const char *name, uint32_t limit,
+					    mtgate_period p)
+{
+	static su_texts texts[8];
+	static int next;
+	su_texts *t = &texts[next++ % 8];
+
+	su_texts_for(t, name, limit, p);
 	return (mtgate_program_def){
 		.short_code = sc,
 		.keyword = kw,
-		.name = "Test alerts",
+		.name = name,
 		.kind = MTGATE_KIND_RECURRING,
 		.limit = limit,
 		.period = p,
 		.tz = "UTC",
-		.welcome_text = w,
-		.help_text =
-			"Test alerts: help at example.com or 1-800-555-0100."
-			" Max msgs/mo vary.",
-		.quit_text = "You are unsubscribed from Test alerts.",
+		.welcome_text = t->welcome,
+		.help_text = t->help,
+		.quit_text = t->quit,
 		.confirm_text = "",
 	};
+}
+
+/* su_program called "Test alerts". */
+static inline mtgate_program_def su_recurring(const char *sc, const char *kw,
+					      uint32_t limit, mtgate_period p)
+{
+	return su_program(sc, kw, "Test alerts", limit, p);
 }
 
 static inline uint32_t su_program_put(mtgate_conn *c,

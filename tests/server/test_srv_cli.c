@@ -22,6 +22,13 @@
  *     naming the problem, nothing on stdout, no change on the server.
  *   - --help at every level: exit 0, the usage on stdout.
  *   - stats: its fourteen "name value" lines, counting what was done.
+ *   - the consent rules' words: mo (REPLY <text>, ACTION <KIND> <SC:KW|SC>),
+ *     shortcode set (OK), doi request|renotify (PENDING, REPLY <text>; the
+ *     engine's refusals exit 2), bill check (ALLOW exit 0, DENY <REASON>
+ *     exit 1) and bill result (RECORDED), reminders due (NUMBER SC:KW SINCE
+ *     DUE); program add refused by a PROG rule prints exactly
+ *     "error: PROG-n: ..." and stores nothing; program show's premium
+ *     fields.
  *
  * Output goes to files, never pipes, so a CLI can never block on them;
  * every run is bounded (CLI_RUN_MS) and every child is reaped.
@@ -364,16 +371,42 @@ static unsigned expect_program_line(fx *f, const char *label, int line)
 }
 #define EXPECT_PROGRAM(f, label) expect_program_line((f), (label), __LINE__)
 
-/* A recurring program as the operator, through the CLI. */
+/* su_texts_for a program called name with limit "N/day", "N/week" or
+ * "N/month" ("one-off": none). */
+static void texts_for_limit(su_texts *t, const char *name, const char *limit)
+{
+	mtgate_period p = MTGATE_PERIOD_NONE;
+	char per[16] = "";
+	unsigned n = 0;
+
+	if (sscanf(limit, "%u/%15s", &n, per) == 2)
+		p = strcmp(per, "day") == 0    ? MTGATE_PERIOD_DAY
+		    : strcmp(per, "week") == 0 ? MTGATE_PERIOD_WEEK
+					       : MTGATE_PERIOD_MONTH;
+	su_texts_for(t, name, n, p);
+}
+
+/* A recurring program called name as the operator, through the CLI, with
+ * texts that keep the PROG rules. */
+static void program_add_named(fx *f, const char *sc, const char *kw,
+			      const char *name, const char *limit,
+			      const char *tz)
+{
+	char label[64];
+	su_texts t;
+
+	texts_for_limit(&t, name, limit);
+	snprintf(label, sizeof(label), "%s:%s", sc, kw);
+	CLI(f, "program", "add", "--short-code", sc, "--keyword", kw, "--name",
+	    name, "--limit", limit, "--tz", tz, "--welcome", t.welcome,
+	    "--help-text", t.help, "--quit-text", t.quit);
+	EXPECT_PROGRAM(f, label);
+}
+
 static void program_add(fx *f, const char *sc, const char *kw,
 			const char *limit, const char *tz)
 {
-	char label[64];
-
-	snprintf(label, sizeof(label), "%s:%s", sc, kw);
-	CLI(f, "program", "add", "--short-code", sc, "--keyword", kw, "--name",
-	    "CLI test program", "--limit", limit, "--tz", tz);
-	EXPECT_PROGRAM(f, label);
+	program_add_named(f, sc, kw, "CLI test program", limit, tz);
 }
 
 static void clock_set(fx *f, const char *when)
@@ -408,7 +441,13 @@ static void test_srv_cli_readme_first_session(void **state)
 		"--limit", "4/month", "--tz", "America/New_York", "--welcome",
 		"Joe's Discount Club: 4 deals a month. Max 4 msgs/mo. "
 		"Msg&Data rates may apply. Reply HELP for help, STOP to "
-		"cancel.");
+		"cancel.",
+		"--help-text",
+		"Joe's Discount Club: joesclub.com or 1-800-555-0100. Max 4 "
+		"msgs/mo.",
+		"--quit-text",
+		"You have quit Joe's Discount Club. No more messages will be "
+		"sent.");
 	EXPECT_PROGRAM(f, "12345:JOES");
 
 	CLI_RAW(f, dir, ARGV(env_server), "optin", "+15551234567", "12345:JOES",
@@ -478,9 +517,14 @@ static void test_srv_cli_check_exit_codes(void **state)
 	CLI_KEY(f, "mtk_00000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"check", "+15552000001", "23456:CODES");
 	EXPECT_ERROR(f, "authentication failed");
-	CLI(f, "program", "add", "--short-code", "23456", "--keyword", "CODES",
-	    "--name", "again", "--limit", "1/day");
-	EXPECT_ERROR(f, "already exists");
+	{
+		su_texts t;
+		texts_for_limit(&t, "again", "1/day");
+		CLI(f, "program", "add", "--short-code", "23456", "--keyword",
+		    "CODES", "--name", "again", "--limit", "1/day", "--welcome",
+		    t.welcome, "--help-text", t.help, "--quit-text", t.quit);
+		EXPECT_ERROR(f, "already exists");
+	}
 }
 
 static void test_srv_cli_check_dry_run_counts_nothing(void **state)
@@ -685,9 +729,15 @@ static void test_srv_cli_tenant_key(void **state)
 	EXPECT_ERROR(f, "forbidden");
 
 	/* Its own program works as the operator's does. */
-	CLI_KEY(f, key, "program", "add", "--short-code", "56789", "--keyword",
-		"TEN", "--name", "Acme deals", "--limit", "2/week");
-	EXPECT_PROGRAM(f, "56789:TEN");
+	{
+		su_texts t;
+		texts_for_limit(&t, "Acme deals", "2/week");
+		CLI_KEY(f, key, "program", "add", "--short-code", "56789",
+			"--keyword", "TEN", "--name", "Acme deals", "--limit",
+			"2/week", "--welcome", t.welcome, "--help-text", t.help,
+			"--quit-text", t.quit);
+		EXPECT_PROGRAM(f, "56789:TEN");
+	}
 	CLI_KEY(f, key, "optin", "+15555000001", "56789:TEN");
 	EXPECT(f, 0, "OPTED_IN\n");
 	CLI_KEY(f, key, "check", "+15555000001", "56789:TEN");
@@ -912,6 +962,251 @@ static void test_srv_cli_ping_wait(void **state)
 	EXPECT(f, 0, "PONG\n");
 }
 
+/* ---- the consent rules ------------------------------------------------------------------------ */
+
+static void test_srv_cli_mo_words(void **state)
+{
+	fx *f = *state;
+	const char *n = "+15558100001";
+	static char long_text[MTGATE_MO_MAX + 2];
+
+	clock_set(f, T0_TEXT);
+	program_add_named(f, "81001", "ALPHA", "Alpha Club", "4/month", "UTC");
+	program_add_named(f, "81001", "BETA", "Beta Club", "4/month", "UTC");
+	CLI(f, "mo", n, "81001", "alpha");
+	EXPECT(f, 0,
+	       "REPLY Alpha Club: Msg&Data rates may apply. Max 4 msgs/mo. "
+	       "Reply STOP to cancel, HELP for help.\n"
+	       "ACTION OPTED_IN 81001:ALPHA\n");
+	CLI(f, "mo", n, "81001", "BETA");
+	EXPECT(f, 0,
+	       "REPLY Beta Club: Msg&Data rates may apply. Max 4 msgs/mo. "
+	       "Reply STOP to cancel, HELP for help.\n"
+	       "ACTION OPTED_IN 81001:BETA\n");
+	CLI(f, "query", n);
+	EXPECT(f, 0,
+	       "81001:ALPHA OPTED_IN mo " T0_TEXT " 0/4\n"
+	       "81001:BETA OPTED_IN mo " T0_TEXT " 0/4\n");
+
+	/* STOP-4: the scope question concerns the short code as a whole */
+	CLI(f, "mo", n, "81001", "STOP");
+	EXPECT(f, 0,
+	       "REPLY Multiple keywords active. Reply with one of ALPHA STOP, "
+	       "BETA STOP or with STOP ALL to quit all.\n"
+	       "ACTION SCOPE_QUESTION 81001\n");
+	CLI(f, "check", n, "81001:ALPHA");
+	EXPECT(f, 1, "DENY SCOPE_QUESTION_OPEN\n");
+	CLI(f, "mo", n, "81001", "stop all");
+	EXPECT(f, 0,
+	       "REPLY You have quit Alpha Club. No more messages will be "
+	       "sent.\n"
+	       "REPLY You have quit Beta Club. No more messages will be "
+	       "sent.\n"
+	       "ACTION OPTED_OUT 81001:ALPHA\n"
+	       "ACTION OPTED_OUT 81001:BETA\n");
+
+	/* HELP-3: the short code's help, for a number on none of them; a
+	 * line break in a reply is written \n */
+	CLI(f, "shortcode", "set", "81001", "--help-text",
+	    "81001 help:\nexample.com");
+	EXPECT(f, 0, "OK\n");
+	CLI(f, "mo", "+15558100002", "81001", "help");
+	EXPECT(f, 0,
+	       "REPLY 81001 help:\\nexample.com\n"
+	       "ACTION HELP 81001\n");
+
+	/* the engine's refusals */
+	memset(long_text, 'a', MTGATE_MO_MAX + 1);
+	CLI(f, "mo", n, "81001", long_text);
+	EXPECT_ERROR(f, "MO text is longer than 1600 bytes");
+	CLI(f, "mo", n, "81001", "\xff stop");
+	EXPECT_ERROR(f, "MO text is not valid UTF-8");
+	CLI(f, "query", n);
+	EXPECT(f, 0,
+	       "81001:ALPHA OPTED_OUT mo " T0_TEXT " 0/4\n"
+	       "81001:BETA OPTED_OUT mo " T0_TEXT " 0/4\n");
+}
+
+/* A premium double-opt-in program VIP on sc (the operator's). */
+static void vip_add(fx *f, const char *sc, const char *interval)
+{
+	char label[32];
+	su_texts t;
+
+	texts_for_limit(&t, "VIP Club", "4/month");
+	snprintf(label, sizeof(label), "%s:VIP", sc);
+	CLI(f, "program", "add", "--short-code", sc, "--keyword", "VIP",
+	    "--name", "VIP Club", "--limit", "4/month", "--double-opt-in",
+	    "--price", "500", "--currency", "ZAR", "--interval", interval,
+	    "--welcome", t.welcome, "--help-text", t.help, "--quit-text",
+	    t.quit, "--confirm-text",
+	    "VIP Club costs R5.00 per month. Reply YES to join, NO to "
+	    "decline.");
+	EXPECT_PROGRAM(f, label);
+}
+
+#define VIP_CONFIRM                                                            \
+	"VIP Club costs R5.00 per month. Reply YES to join, NO to decline."
+
+static void test_srv_cli_doi_bill_reminders(void **state)
+{
+	fx *f = *state;
+	const char *n = "+15558300001";
+
+	clock_set(f, "2026-06-01T10:00:00Z");
+	vip_add(f, "83001", "monthly");
+	program_add(f, "83001", "PLAIN", "4/month", "UTC");
+
+	/* DOI-1..3 */
+	CLI(f, "doi", "request", n, "83001:VIP", "--channel", "ussd",
+	    "--source", "ussd-session-4");
+	EXPECT(f, 0, "PENDING\nREPLY " VIP_CONFIRM "\n");
+	CLI(f, "doi", "request", n, "83001:vip");
+	EXPECT_ERROR(f, "a double opt-in is already pending for the number");
+	CLI(f, "doi", "renotify", n, "83001:VIP");
+	EXPECT(f, 0, "REPLY " VIP_CONFIRM "\n");
+	CLI(f, "doi", "renotify", n, "83001:VIP");
+	EXPECT_ERROR(f, "no re-notify left");
+	CLI(f, "query", n);
+	EXPECT(f, 0, "83001:VIP PENDING ussd 2026-06-01T10:00:00Z 0/4\n");
+	CLI(f, "bill", "check", n, "83001:VIP", "500");
+	EXPECT(f, 1, "DENY NOT_CONFIRMED\n");
+
+	/* DOI-4: YES by MO */
+	CLI(f, "mo", n, "83001", "yes");
+	EXPECT(f, 0,
+	       "REPLY VIP Club: Msg&Data rates may apply. Max 4 msgs/mo. "
+	       "Reply STOP to cancel, HELP for help.\n"
+	       "ACTION CONFIRMED 83001:VIP\n");
+
+	/* BILL-1, BILL-2 */
+	CLI(f, "bill", "check", n, "83001:VIP", "500");
+	EXPECT(f, 0, "ALLOW\n");
+	CLI(f, "bill", "check", n, "83001:VIP", "501");
+	EXPECT(f, 1, "DENY PRICE_ABOVE_CONFIRMED\n");
+	for (int i = 0; i < 3; i++) {
+		CLI(f, "bill", "result", n, "83001:VIP", "failed");
+		EXPECT(f, 0, "RECORDED\n");
+	}
+	CLI(f, "bill", "check", n, "83001:VIP", "500");
+	EXPECT(f, 1, "DENY FAILED_ATTEMPTS_EXCEEDED\n");
+	CLI(f, "bill", "check", "+15558300009", "83001:VIP", "500");
+	EXPECT(f, 1, "DENY NOT_CONFIRMED\n");
+	CLI(f, "clock", "advance", "24h");
+	EXPECT(f, 0, "2026-06-02T10:00:00Z\n");
+	CLI(f, "bill", "check", n, "83001:VIP", "500");
+	EXPECT(f, 0, "ALLOW\n");
+	CLI(f, "bill", "result", n, "83001:VIP", "ok");
+	EXPECT(f, 0, "RECORDED\n");
+
+	/* DOI-9: 30 days after the confirmation */
+	CLI(f, "reminders", "due", "--at", "2026-06-30T23:59:59Z");
+	EXPECT(f, 0, "");
+	CLI(f, "reminders", "due", "--at", "2026-07-01T00:00:00Z");
+	EXPECT(f, 0,
+	       "+15558300001 83001:VIP 2026-06-01T10:00:00Z "
+	       "2026-07-01T10:00:00Z\n");
+	CLI(f, "clock", "set", "2026-07-01T08:00:00Z");
+	EXPECT(f, 0, "2026-07-01T08:00:00Z\n");
+	CLI(f, "reminders", "due");
+	EXPECT(f, 0,
+	       "+15558300001 83001:VIP 2026-06-01T10:00:00Z "
+	       "2026-07-01T10:00:00Z\n");
+
+	/* a web request has no re-notify; NO declines for 24 hours */
+	CLI(f, "doi", "request", "+15558300002", "83001:VIP", "--channel",
+	    "web");
+	EXPECT(f, 0, "PENDING\nREPLY " VIP_CONFIRM "\n");
+	CLI(f, "doi", "renotify", "+15558300002", "83001:VIP");
+	EXPECT_ERROR(f, "none for web requests");
+	CLI(f, "mo", "+15558300003", "83001", "VIP");
+	EXPECT(f, 0, "REPLY " VIP_CONFIRM "\nACTION PENDING 83001:VIP\n");
+	CLI(f, "mo", "+15558300003", "83001", "No");
+	if (f->status != 0 || f->err[0] != '\0' ||
+	    strstr(f->out, "ACTION DECLINED 83001:VIP\n") == NULL)
+		run_failed(f, __LINE__, "wanted ACTION DECLINED 83001:VIP");
+	CLI(f, "doi", "request", "+15558300003", "83001:VIP");
+	EXPECT_ERROR(f, "declined this program less than 24 hours ago");
+
+	/* the programs it needs */
+	CLI(f, "doi", "request", n, "83001:PLAIN");
+	EXPECT_ERROR(f, "the program does not use double opt-in");
+	CLI(f, "doi", "request", n, "83001:NOPE");
+	EXPECT_ERROR(f, "unknown program 83001:NOPE");
+	CLI(f, "bill", "result", n, "83001:NOPE", "ok");
+	EXPECT_ERROR(f, "unknown program 83001:NOPE");
+}
+
+static void test_srv_cli_program_rules(void **state)
+{
+	fx *f = *state;
+	su_texts t;
+
+	/* PROG-1: exactly the rule's words, exit 2, nothing stored */
+	texts_for_limit(&t, "Joe's Discount Club", "4/month");
+	CLI(f, "program", "add", "--short-code", "83500", "--keyword", "RULE",
+	    "--name", "Joe's Discount Club", "--limit", "4/month", "--welcome",
+	    "Joe's Discount Club: Msg&Data rates may apply. Max 5 msgs/mo. "
+	    "Reply STOP to cancel, HELP for help.",
+	    "--help-text", t.help, "--quit-text", t.quit);
+	if (f->status != 2 || f->out[0] != '\0' ||
+	    strcmp(f->err,
+		   "error: PROG-1: welcome text lacks \"Max 4 msgs/mo\"\n") !=
+		    0)
+		run_failed(f, __LINE__,
+			   "wanted exactly 'error: PROG-1: welcome text lacks "
+			   "\"Max 4 msgs/mo\"'");
+	CLI(f, "program", "show", "83500:RULE");
+	EXPECT_ERROR(f, "unknown program 83500:RULE");
+	CLI(f, "program", "add", "--short-code", "83500", "--keyword", "RULE",
+	    "--name", "Joe's Discount Club", "--limit", "4/month");
+	if (f->status != 2 || f->out[0] != '\0' ||
+	    strcmp(f->err, "error: PROG-1: welcome text lacks \"Msg&Data "
+			   "rates may apply\"\n") != 0)
+		run_failed(f, __LINE__, "wanted the PROG-1 rates error");
+	CLI(f, "program", "add", "--short-code", "83500", "--keyword", "RULE",
+	    "--name", "Joe's Discount Club", "--limit", "4/month", "--welcome",
+	    t.welcome, "--quit-text", t.quit);
+	if (f->status != 2 ||
+	    strcmp(f->err, "error: PROG-2: help text lacks a toll-free "
+			   "number or a web address\n") != 0)
+		run_failed(f, __LINE__, "wanted the PROG-2 error");
+
+	/* PROG-5: the server's default maximum, 5000 cents */
+	texts_for_limit(&t, "Gold Club", "4/week");
+	CLI(f, "program", "add", "--short-code", "83500", "--keyword", "GOLD",
+	    "--name", "Gold Club", "--limit", "4/week", "--double-opt-in",
+	    "--price", "6000", "--currency", "ZAR", "--interval", "weekly",
+	    "--welcome", t.welcome, "--help-text", t.help, "--quit-text",
+	    t.quit, "--confirm-text",
+	    "Gold Club costs R60.00 per week. Reply YES to join.");
+	if (f->status != 2 ||
+	    strcmp(f->err, "error: PROG-5: price 6000 cents is over the "
+			   "operator maximum of 5000\n") != 0)
+		run_failed(f, __LINE__, "wanted the PROG-5 error");
+	CLI(f, "program", "add", "--short-code", "83500", "--keyword", "GOLD",
+	    "--name", "Gold Club", "--limit", "4/week", "--double-opt-in",
+	    "--allow-pos", "--price", "5000", "--currency", "ZAR", "--interval",
+	    "weekly", "--welcome", t.welcome, "--help-text", t.help,
+	    "--quit-text", t.quit, "--confirm-text",
+	    "Gold Club costs R50.00 per week. Reply YES to join.");
+	EXPECT_PROGRAM(f, "83500:GOLD");
+	CLI(f, "program", "show", "83500:GOLD");
+	if (f->status != 0 || strstr(f->out, "\nlimit: 4/week\n") == NULL ||
+	    strstr(f->out, "\ndouble_opt_in: yes\nallow_pos: yes\n") == NULL ||
+	    strstr(f->out, "\nconfirm_text: Gold Club costs R50.00 per week. "
+			   "Reply YES to join.\nprice_cents: 5000\n"
+			   "currency: ZAR\ninterval: weekly\n") == NULL)
+		run_failed(f, __LINE__,
+			   "program show lacks the premium fields");
+	program_add(f, "83500", "STD", "1/day", "UTC");
+	CLI(f, "program", "show", "83500:STD");
+	if (f->status != 0 || strstr(f->out, "\nallow_pos: no\n") == NULL ||
+	    strstr(f->out, "\nprice_cents: 0\ncurrency: \ninterval: none\n") ==
+		    NULL)
+		run_failed(f, __LINE__, "program show of a standard program");
+}
+
 /* ---- bad input -------------------------------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -1044,6 +1339,62 @@ static const bad_case bad_cases[] = {
 	/* unknown programs where one must exist */
 	{{"optin", N_BAD, "99999:NOPE"}, "unknown program 99999:NOPE"},
 	{{"program", "show", "99999:NOPE"}, "unknown program 99999:NOPE"},
+	{{"doi", "request", N_BAD, "99999:NOPE"}, "unknown program 99999:NOPE"},
+	{{"bill", "check", N_BAD, "99999:NOPE", "5"},
+	 "unknown program 99999:NOPE"},
+	/* program add's premium values */
+	{{"program", "add", "--short-code", "1", "--keyword", "A", "--name",
+	  "n", "--limit", "4/day", "--price", "abc"},
+	 "program add: bad --price 'abc'"},
+	{{"program", "add", "--short-code", "1", "--keyword", "A", "--name",
+	  "n", "--limit", "4/day", "--price", "100000001"},
+	 "bad --price '100000001'"},
+	{{"program", "add", "--short-code", "1", "--keyword", "A", "--name",
+	  "n", "--limit", "4/day", "--interval", "yearly"},
+	 "program add: bad --interval 'yearly'"},
+	{{"program", "add", "--short-code", "1", "--keyword", "A", "--name",
+	  "n", "--limit", "4/day", "--allow-pos=yes"},
+	 "option '--allow-pos' takes no value"},
+	/* mo */
+	{{"mo", N_BAD, "1"}, "mo: missing arguments: expected NUMBER SC TEXT"},
+	{{"mo", "abc", "1", "STOP"}, "mo: bad number 'abc'"},
+	{{"mo", N_BAD, "1-2", "STOP"}, "mo: bad short code '1-2'"},
+	{{"mo", N_BAD, "1", "STOP", "ALL"}, "mo: unexpected argument 'ALL'"},
+	/* doi */
+	{{"doi"}, "doi: missing subcommand"},
+	{{"doi", "frob"}, "doi: unknown subcommand 'frob'"},
+	{{"doi", "request", N_BAD},
+	 "doi request: missing arguments: expected NUMBER SC:KW"},
+	{{"doi", "request", N_BAD, "1:A", "--channel", "fax"},
+	 "doi request: bad --channel 'fax'"},
+	{{"doi", "request", N_BAD, "1:A", "--channel", "api"},
+	 "bad --channel 'api'"},
+	{{"doi", "request", N_BAD, "1A"}, "doi request: bad program '1A'"},
+	{{"doi", "renotify", "abc", "1:A"}, "doi renotify: bad number 'abc'"},
+	/* bill */
+	{{"bill"}, "bill: missing subcommand"},
+	{{"bill", "check", N_BAD, "1:A"},
+	 "bill check: missing arguments: expected NUMBER SC:KW AMOUNT"},
+	{{"bill", "check", N_BAD, "1:A", "5.00"},
+	 "bill check: bad amount '5.00'"},
+	{{"bill", "check", N_BAD, "1:A", "4294967296"},
+	 "bad amount '4294967296'"},
+	{{"bill", "check", N_BAD, "1:A", "-5"}, "unknown option '-5'"},
+	{{"bill", "result", N_BAD, "1:A", "maybe"},
+	 "bill result: bad result 'maybe'"},
+	{{"bill", "result", N_BAD, "1:A"},
+	 "bill result: missing arguments: expected NUMBER SC:KW ok|failed"},
+	/* reminders */
+	{{"reminders"}, "reminders: missing subcommand"},
+	{{"reminders", "due", "--at", "soon"},
+	 "reminders due: bad --at 'soon'"},
+	{{"reminders", "due", "x"}, "unexpected argument 'x'"},
+	/* shortcode */
+	{{"shortcode", "set"}, "shortcode set: missing arguments: expected SC"},
+	{{"shortcode", "set", "1"}, "shortcode set: --help-text is required"},
+	{{"shortcode", "set", "1-2", "--help-text", "x"},
+	 "shortcode set: bad short code '1-2'"},
+	{{"shortcode", "get", "1"}, "shortcode: unknown subcommand 'get'"},
 };
 
 /* With the operator's flags first. */
@@ -1101,7 +1452,7 @@ static void test_srv_cli_bad_input(void **state)
 /* ---- help ----------------------------------------------------------------------------------------- */
 
 typedef struct help_case {
-	const char *args[6];
+	const char *args[8];
 	const char *usage; /* how stdout begins */
 } help_case;
 
@@ -1127,6 +1478,23 @@ static const help_case help_cases[] = {
 	{{"clock", "set", "--help"}, "usage: mtgate clock set TIME\n"},
 	{{"clock", "advance", "--help"}, "usage: mtgate clock advance "},
 	{{"stats", "--help"}, "usage: mtgate stats\n"},
+	{{"mo", "--help"}, "usage: mtgate mo NUMBER SC TEXT\n"},
+	{{"doi", "--help"}, "usage: mtgate doi <command>\n"},
+	{{"doi", "request", "--help"},
+	 "usage: mtgate doi request NUMBER SC:KW "},
+	{{"doi", "renotify", "-h"},
+	 "usage: mtgate doi renotify NUMBER SC:KW\n"},
+	{{"bill", "help"}, "usage: mtgate bill <command>\n"},
+	{{"bill", "check", "--help"},
+	 "usage: mtgate bill check NUMBER SC:KW AMOUNT\n"},
+	{{"bill", "result", "--help"},
+	 "usage: mtgate bill result NUMBER SC:KW ok|failed\n"},
+	{{"reminders", "--help"}, "usage: mtgate reminders <command>\n"},
+	{{"reminders", "due", "--help"},
+	 "usage: mtgate reminders due [--at TIME]\n"},
+	{{"shortcode", "--help"}, "usage: mtgate shortcode <command>\n"},
+	{{"shortcode", "set", "1", "--help-text", "x", "--help"},
+	 "usage: mtgate shortcode set SC --help-text TEXT\n"},
 	/* --help wins over every other problem */
 	{{"check", "abc", "--help"}, "usage: mtgate check NUMBER SC:KW"},
 	{{"program", "add", "--limit", "0/x", "-h"},
@@ -1147,6 +1515,11 @@ static void test_srv_cli_help_every_level(void **state)
 		"\n  optout ",
 		"\n  deactivate ",
 		"\n  query ",
+		"\n  mo NUMBER SC TEXT ",
+		"\n  doi request|renotify ",
+		"\n  bill check|result ",
+		"\n  reminders due ",
+		"\n  shortcode set SC ",
 		"\n  clock get|set|advance ",
 		"\n  stats ",
 	};
@@ -1172,6 +1545,11 @@ static void test_srv_cli_help_every_level(void **state)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strstr(f->out, commands[i]) == NULL)
 			run_failed(f, __LINE__, commands[i]);
+	CLI_RAW(f, NULL, NULL, "mo", "--help");
+	if (strstr(f->out, "REPLY <text>") == NULL ||
+	    strstr(f->out, "ACTION <KIND> <SC:KW|SC>") == NULL ||
+	    strstr(f->out, "SCOPE_QUESTION") == NULL)
+		run_failed(f, __LINE__, "mo --help lacks its words");
 	CLI_RAW(f, NULL, NULL, "check", "--help");
 	if (strstr(f->out, "ALLOW") == NULL ||
 	    strstr(f->out, "MSG_LIMIT_EXCEEDED") == NULL ||
@@ -1268,6 +1646,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_srv_cli_help_every_level,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_srv_cli_stats, test_teardown),
+		cmocka_unit_test_teardown(test_srv_cli_mo_words, test_teardown),
+		cmocka_unit_test_teardown(test_srv_cli_doi_bill_reminders,
+					  test_teardown),
+		cmocka_unit_test_teardown(test_srv_cli_program_rules,
+					  test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("srv_cli", tests, group_setup,

@@ -18,7 +18,8 @@
  *   - a port in use, by a plain socket or by another mtgated: exit 1
  *     naming the address.
  *   - a good config file is honoured (listen, data, threads, test_clock,
- *     max_connections, operator_key_file; counter_flush_ms is accepted),
+ *     max_connections, operator_key_file, max_charge_cents: the largest
+ *     price PROGRAM_PUT accepts (PROG-5); counter_flush_ms is accepted),
  *     and the command line wins over it wherever the flags stand.
  *   - --operator-key-file: a malformed or missing file stops the start
  *     (exit 1, named); a valid one is the operator's key.
@@ -315,6 +316,7 @@ static void test_srv_config_help(void **state)
 		"--max-connections N",
 		"--operator-key-file FILE",
 		"--counter-flush-ms N",
+		"--max-charge-cents N",
 		"--help",
 	};
 	static const char *const runs[][4] = {
@@ -367,6 +369,10 @@ static const bad_case bad_flags[] = {
 	{{"--counter-flush-ms", "5"},
 	 "--counter-flush-ms: '5' is not milliseconds from 10 to 60000"},
 	{{"--counter-flush-ms", "60001"}, "--counter-flush-ms: '60001'"},
+	{{"--max-charge-cents", "0"},
+	 "--max-charge-cents: '0' is not cents from 1 to 10000000"},
+	{{"--max-charge-cents", "10000001"}, "--max-charge-cents: '10000001'"},
+	{{"--max-charge-cents", "R50"}, "--max-charge-cents: 'R50' is not"},
 	{{"--test-clock=maybe"}, "--test-clock: 'maybe' is not true or false"},
 	{{"--data="}, "--data: '' is not a directory"},
 	{{"--operator-key-file="}, "--operator-key-file: '' is not a file"},
@@ -465,6 +471,7 @@ static const file_case bad_files[] = {
 	{"# comment\n\nthreads = 0\n", " line 3: threads: '0' is not"},
 	{"max_connections = 0\n", " line 1: max_connections: '0' is not"},
 	{"counter_flush_ms = 5\n", " line 1: counter_flush_ms: '5' is not"},
+	{"max_charge_cents = 0\n", " line 1: max_charge_cents: '0' is not"},
 	{"test_clock = maybe\n", " line 1: test_clock: 'maybe' is not"},
 	{"[server]\nthreads = 1\n", ": unknown section [server]"},
 	{"threads = 1\njust a line\n", " line 2: not a setting (name = value)"},
@@ -551,7 +558,8 @@ static void good_file(fx *f, int port, char path[700])
 		 "test_clock = true\n"
 		 "max_connections = 3\n"
 		 "operator_key_file = %s\n"
-		 "counter_flush_ms = 50\n",
+		 "counter_flush_ms = 50\n"
+		 "max_charge_cents = 2000\n",
 		 port, f->s->data, key_path);
 	write_file(path, text);
 }
@@ -569,6 +577,26 @@ static void expect_connection_limit(fx *f, unsigned limit)
 		mtgate_c_connect(f->s->addr, f->s->key, SU_IO_MS, &extra),
 		MTGATE_ESTATUS(MTGATE_ST_TOO_MANY_CONNECTIONS));
 	assert_null(extra);
+}
+
+/* PROGRAM_PUT of a premium program charging price_cents: 0, or the
+ * engine error (its text in c's last error). */
+static int premium_put(mtgate_conn *c, const char *kw, uint32_t price_cents)
+{
+	char confirm[128];
+	mtgate_program_def d =
+		su_program("88001", kw, "Gold Club", 4, MTGATE_PERIOD_MONTH);
+	uint32_t id;
+
+	snprintf(confirm, sizeof(confirm),
+		 "Gold Club costs R%u.%02u per month. Reply YES to join.",
+		 price_cents / 100, price_cents % 100);
+	d.double_opt_in = true;
+	d.price_cents = price_cents;
+	d.currency = "ZAR";
+	d.interval = MTGATE_INTERVAL_MONTHLY;
+	d.confirm_text = confirm;
+	return mtgate_c_program_put(c, &d, &id);
 }
 
 static void test_srv_config_good_file(void **state)
@@ -598,6 +626,13 @@ static void test_srv_config_good_file(void **state)
 	assert_int_equal(hello->threads, 2);
 	assert_int_equal(hello->test_clock, 1);
 	assert_int_equal(su_clock(f->c[0], MTGATE_CLOCK_SET, SU_T0), SU_T0);
+	/* max_charge_cents */
+	assert_int_equal(premium_put(f->c[0], "GOLD", 2001),
+			 MTGATE_EPROGRAM_RULE);
+	assert_string_equal(mtgate_c_last_error(f->c[0]),
+			    "PROG-5: price 2001 cents is over the operator "
+			    "maximum of 2000");
+	assert_int_equal(premium_put(f->c[0], "GOLD", 2000), 0);
 	expect_connection_limit(f, 3);
 	for (int i = 0; i < CF_CONNS; i++) {
 		mtgate_c_close(f->c[i]);
@@ -631,7 +666,7 @@ static void test_srv_config_flags_override_file(void **state)
 		   ARGV("--threads", "1", "--config", path, "--listen",
 			"127.0.0.1:0", "--test-clock=false",
 			"--max-connections", "5", "--operator-key-file",
-			key2_path)) != CF_STARTED)
+			key2_path, "--max-charge-cents=3000")) != CF_STARTED)
 		run_failed(f, __LINE__, "the server did not start");
 
 	f->c[0] = su_operator(f->s); /* the command line's key */
@@ -643,6 +678,9 @@ static void test_srv_config_flags_override_file(void **state)
 	assert_int_equal(mtgate_c_connect(f->s->addr, key1, SU_IO_MS, &c),
 			 MTGATE_ESTATUS(MTGATE_ST_AUTH_FAILED));
 	assert_null(c);
+	assert_int_equal(premium_put(f->c[0], "GOLD", 3000), 0);
+	assert_int_equal(premium_put(f->c[0], "PLATINUM", 3001),
+			 MTGATE_EPROGRAM_RULE);
 	expect_connection_limit(f, 5);
 	for (int i = 0; i < CF_CONNS; i++) {
 		mtgate_c_close(f->c[i]);

@@ -175,23 +175,47 @@ static void test_srv_clients_going_away(void **state)
 	su_stop(f->s);
 }
 
+/* t, then " x" words up to one SMS (SU_SMS_MAX characters) into out. */
+static void pad_text(char out[SU_SMS_MAX + 1], const char *t)
+{
+	size_t n = strlen(t);
+
+	assert_true(n <= SU_SMS_MAX);
+	memcpy(out, t, n);
+	while (n + 2 <= SU_SMS_MAX) {
+		out[n++] = ' ';
+		out[n++] = 'x';
+	}
+	out[n] = '\0';
+}
+
 /* A client that holds megabytes of unread answers closes (its unread data
  * makes the close a reset) while the server is blocked sending to it.
- * PROGRAM_LIST makes the answers big: about 200 KB for a 32-byte request. */
+ * PROGRAM_LIST makes the answers big: 100 programs whose four texts fill
+ * an SMS each (the PROG rules allow no more), about 70 KB for a 32-byte
+ * request. */
 static void test_srv_client_gone_while_server_sends(void **state)
 {
 	fx *f = *state;
-	static char text[1001];
+	static char texts[4][SU_SMS_MAX + 1];
 	uint8_t req[200][MTGATE_PROTO_HEADER_LEN + 8];
+	su_texts t;
 
-	memset(text, 'x', 1000);
-	for (int i = 0; i < 50; i++) {
+	su_texts_for(&t, "Test alerts", 10, MTGATE_PERIOD_DAY);
+	pad_text(texts[0], t.welcome);
+	pad_text(texts[1], t.help);
+	pad_text(texts[2], t.quit);
+	pad_text(texts[3], "");
+	for (int i = 0; i < 100; i++) {
 		char kw[16];
 		mtgate_program_def d =
 			su_recurring("96002", "", 10, MTGATE_PERIOD_DAY);
 		snprintf(kw, sizeof(kw), "BIG%d", i);
 		d.keyword = kw;
-		d.help_text = d.quit_text = d.confirm_text = text;
+		d.welcome_text = texts[0];
+		d.help_text = texts[1];
+		d.quit_text = texts[2];
+		d.confirm_text = texts[3];
 		su_program_put(f->good, &d);
 	}
 	for (int i = 0; i < 200; i++) {
@@ -225,7 +249,7 @@ static void test_srv_client_gone_while_server_sends(void **state)
 					      strlen(f->s->key), &h, body,
 					      sizeof(body)),
 				 MTGATE_ST_OK);
-		su_raw_send(fd, req, sizeof(req)); /* ~40 MB of answers */
+		su_raw_send(fd, req, sizeof(req)); /* ~14 MB of answers */
 		su_nap_ms(300);
 		assert_int_equal(connections(f), 2);
 		close(fd);

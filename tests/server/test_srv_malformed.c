@@ -237,9 +237,9 @@ static void test_srv_bad_opcode_goes_on(void **state)
 
 	su_raw_frame(fd, &h, "abcde", 5); /* the body is skipped */
 	expect(fd, 50, 0x7F, MTGATE_ST_BAD_OPCODE, NULL);
-	h = su_hdr(0x85, 51, 0); /* reserved for the consent rules */
+	h = su_hdr(0x8F, 51, 0); /* still free among the consent rules' */
 	su_raw_frame(fd, &h, NULL, 0);
-	expect(fd, 51, 0x85, MTGATE_ST_BAD_OPCODE, NULL);
+	expect(fd, 51, 0x8F, MTGATE_ST_BAD_OPCODE, NULL);
 	su_raw_ping_ok(fd, 52);
 	send_gate(fd, 53, NUM_IN, g->prog);
 	expect(fd, 53, MTGATE_OPC_GATE, MTGATE_ST_OK, NULL);

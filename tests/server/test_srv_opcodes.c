@@ -187,9 +187,9 @@ static void test_srv_programs(void **state)
 			 MTGATE_EPROGRAM_DUP);
 
 	/* update: every field is replaced */
-	d2 = su_recurring("30001", "news", 6, MTGATE_PERIOD_WEEK);
+	d2 = su_program("30001", "news", "News, renamed", 6,
+			MTGATE_PERIOD_WEEK);
 	d2.id = id;
-	d2.name = "News, renamed";
 	assert_int_equal(su_program_put(g->op, &d2), id);
 	assert_int_equal(mtgate_c_program_get(g->op, id, NULL, NULL, &got), 0);
 	check_def(&got.def, &d2, "NEWS");

@@ -198,9 +198,9 @@ static void test_srv_restart_keeps_consents(void **state)
 	pa = su_program_put(a, &da);
 	pb = su_program_put(b, &db);
 	/* an update: the new version must be the one that comes back */
+	da = su_program("71002", "ACME", "Acme, second version", 2,
+			MTGATE_PERIOD_DAY);
 	da.id = pa;
-	da.name = "Acme, second version";
-	da.limit = 2;
 	assert_int_equal(su_program_put(a, &da), pa);
 
 	/* n0: in to ONE and TWO (WEB, source); n1: in to ONE, out of it; n2:

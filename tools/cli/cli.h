@@ -12,8 +12,9 @@
  * into argv, the environment or key_buf; nothing here is freed by hand.
  *
  * Modules: args.c (option parsing, usage errors), common.c (connecting,
- * error reporting, numbers, SC:KW, names of values), timefmt.c (RFC 3339
- * times and durations), cmd_*.c (one command group each).
+ * error reporting, numbers, SC:KW, program labels, names of values),
+ * timefmt.c (RFC 3339 times and durations), cmd_*.c (one command group
+ * each; cmd_rules.c: mo, doi, bill, reminders, shortcode).
  */
 #ifndef MTGATE_CLI_H
 #define MTGATE_CLI_H
@@ -95,7 +96,8 @@ int cli_connect(cli_ctx *cx, bool auth);
 int cli_connect_error(cli_ctx *cx, int err);
 
 /* Print "error: <mtgate_strerror(err)>", with the server's text when it
- * adds something. Returns CLI_ERR. */
+ * adds something; for MTGATE_EPROGRAM_RULE just "error: <the server's
+ * text>" (`PROG-1: welcome text lacks ...`). Returns CLI_ERR. */
 int cli_fail(cli_ctx *cx, int err);
 
 /* Write s with control characters and backslashes escaped (\n, \t, \xNN),
@@ -121,10 +123,29 @@ bool cli_alnum(const char *s, size_t max);
 /* PROGRAM_GET by short code and keyword: the id, or the error unprinted. */
 int cli_program_id(cli_ctx *cx, const char *sc, const char *kw,
 		   uint32_t *id_out);
+/* The same, printing the problem: an unknown program is "unknown program
+ * <text>". Returns 0 or CLI_ERR. */
+int cli_program_resolve(cli_ctx *cx, const char *text, const char *sc,
+			const char *kw, uint32_t *id);
+
+/* SC:KW labels of program ids seen in this run, looked up once each with
+ * PROGRAM_GET. Zero-initialised; freed with cli_labels_free. */
+#define CLI_LABEL_SIZE (CLI_SC_SIZE + CLI_KW_SIZE + 16)
+typedef struct cli_labels {
+	uint32_t *ids;
+	char (*labels)[CLI_LABEL_SIZE];
+	size_t n, cap;
+} cli_labels;
+/* The SC:KW of program id; a program the server no longer knows is
+ * program#ID. Owned by lc. NULL after an error (printed, *rc set). */
+const char *cli_label_of(cli_ctx *cx, cli_labels *lc, uint32_t id, int *rc);
+void cli_labels_free(cli_labels *lc);
 
 /* Lower-case channel names ("mo", "api", ...; "-" for none) and back. */
 const char *cli_channel_name(mtgate_channel ch);
 int cli_channel_parse(const char *s, mtgate_channel *out);
+/* A double opt-in's channel: sms (an MO), web, ivr, pos, ussd, wap, mms. */
+int cli_doi_channel_parse(const char *s, mtgate_channel *out);
 /* "NONE", "OPTED_IN", "OPTED_OUT", "PENDING". */
 const char *cli_state_name(mtgate_state st);
 /* "disconnect", "port" ("none" for none) and back. */
@@ -156,5 +177,10 @@ int cli_cmd_optin(cli_ctx *cx, int argc, char **argv);
 int cli_cmd_optout(cli_ctx *cx, int argc, char **argv);
 int cli_cmd_deactivate(cli_ctx *cx, int argc, char **argv);
 int cli_cmd_query(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_mo(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_doi(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_bill(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_reminders(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_shortcode(cli_ctx *cx, int argc, char **argv);
 
 #endif

@@ -14,18 +14,6 @@
 #define QUERY_FIRST_CAP 64
 #define QUERY_TRIES     3 /* the set may grow between two QUERYs */
 
-/* Resolve SC:KW (already checked) to its id; an unknown program is an
- * error naming it. Prints the problem. */
-static int program_resolve(cli_ctx *cx, const char *text, const char *sc,
-			   const char *kw, uint32_t *id)
-{
-	int rc = cli_program_id(cx, sc, kw, id);
-
-	if (rc == MTGATE_ENOPROGRAM)
-		return cli_usage_error(NULL, "unknown program %s", text);
-	return rc < 0 ? cli_fail(cx, rc) : 0;
-}
-
 static int time_opt(const char *cmd, const char *text, int64_t *ms)
 {
 	*ms = 0;
@@ -136,7 +124,7 @@ int cli_cmd_optin(cli_ctx *cx, int argc, char **argv)
 				       "ivr, pos, import or api",
 				       channel);
 	if ((rc = cli_connect(cx, true)) != 0 ||
-	    (rc = program_resolve(cx, pos[1], sc, kw, &id)) != 0)
+	    (rc = cli_program_resolve(cx, pos[1], sc, kw, &id)) != 0)
 		return rc;
 	rc = mtgate_c_optin(cx->conn, number, id, ch, source, at_ms, &chg);
 	if (rc < 0)
@@ -198,7 +186,7 @@ int cli_cmd_optout(cli_ctx *cx, int argc, char **argv)
 				       channel);
 	if ((rc = cli_connect(cx, true)) != 0)
 		return rc;
-	if (!all && (rc = program_resolve(cx, pos[1], sc, kw, &id)) != 0)
+	if (!all && (rc = cli_program_resolve(cx, pos[1], sc, kw, &id)) != 0)
 		return rc;
 	rc = mtgate_c_optout(cx->conn, number, id, all ? sc : NULL, ch, source,
 			     &chg);
@@ -269,69 +257,25 @@ static const char query_usage[] =
 	"Print NUMBER's consents, one line per program:\n"
 	"  SC:KW STATE CHANNEL SINCE COUNT/LIMIT\n"
 	"STATE is NONE, OPTED_IN, OPTED_OUT or PENDING; CHANNEL the channel\n"
-	"of the last change (mo web ivr pos import api carrier, - for none);\n"
-	"SINCE its time in RFC 3339 UTC; COUNT/LIMIT the MTs counted this\n"
-	"period and the limit (one-off programs: credits used and granted).\n"
+	"of the last change (mo web ivr pos import api carrier ussd wap mms,\n"
+	"- for none); SINCE its time in RFC 3339 UTC; COUNT/LIMIT the MTs\n"
+	"counted this period and the limit (one-off programs: credits used\n"
+	"and granted).\n"
 	"A deactivated number ends with the line\n"
 	"  DEACTIVATED <disconnect|port> <TIME>\n";
-
-/* SC:KW labels of the programs seen so far in this run. */
-typedef struct label_cache {
-	uint32_t *ids;
-	char (*labels)[CLI_SC_SIZE + CLI_KW_SIZE + 16];
-	size_t n, cap;
-} label_cache;
-
-/* The SC:KW of program id, from the cache or PROGRAM_GET. A program the
- * server no longer knows is shown as program#ID. NULL after an error
- * (printed, *rc set). */
-static const char *label_of(cli_ctx *cx, label_cache *lc, uint32_t id, int *rc)
-{
-	mtgate_c_program p;
-	int err;
-
-	for (size_t i = 0; i < lc->n; i++)
-		if (lc->ids[i] == id)
-			return lc->labels[i];
-	if (lc->n == lc->cap) {
-		*rc = cli_fail(cx, MTGATE_ENOMEM);
-		return NULL;
-	}
-	err = mtgate_c_program_get(cx->conn, id, NULL, NULL, &p);
-	if (err < 0 && err != MTGATE_ENOPROGRAM) {
-		*rc = cli_fail(cx, err);
-		return NULL;
-	}
-	if (err == 0)
-		snprintf(lc->labels[lc->n], sizeof(lc->labels[0]), "%s:%s",
-			 p.def.short_code, p.def.keyword);
-	else
-		snprintf(lc->labels[lc->n], sizeof(lc->labels[0]), "program#%u",
-			 id);
-	if (err == 0)
-		mtgate_c_program_free(&p);
-	lc->ids[lc->n] = id;
-	return lc->labels[lc->n++];
-}
 
 static int query_print(cli_ctx *cx, const mtgate_consent *recs, size_t n,
 		       const mtgate_deactivation *deact)
 {
-	label_cache lc = {.cap = n};
 	char since[CLI_TIME_SIZE];
+	cli_labels lc = {0};
 	const char *label;
 	int rc = CLI_OK;
 
-	lc.ids = calloc(n + 1, sizeof(*lc.ids));
-	lc.labels = calloc(n + 1, sizeof(*lc.labels));
-	if (lc.ids == NULL || lc.labels == NULL) {
-		rc = cli_fail(cx, MTGATE_ENOMEM);
-		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const mtgate_consent *r = &recs[i];
 
-		if ((label = label_of(cx, &lc, r->program, &rc)) == NULL)
+		if ((label = cli_label_of(cx, &lc, r->program, &rc)) == NULL)
 			goto out;
 		printf("%s %s %s %s %u/%u\n", label, cli_state_name(r->state),
 		       cli_channel_name(r->channel),
@@ -344,8 +288,7 @@ static int query_print(cli_ctx *cx, const mtgate_consent *recs, size_t n,
 		printf("DEACTIVATED %s %s\n", cli_deact_name(deact->reason),
 		       cli_time_format(deact->at_ms, since));
 out:
-	free(lc.ids);
-	free(lc.labels);
+	cli_labels_free(&lc);
 	return rc;
 }
 

@@ -2,7 +2,8 @@
  * CLI program commands: program add, program list, program show.
  *
  * Limits are written "N/day", "N/week" or "N/month" (N 1..65535) or
- * "one-off", in and out. Short codes and keywords are checked here as the
+ * "one-off", in and out; charge intervals once, daily, weekly, monthly
+ * (none for a standard-rate program), prices in cents. Short codes and keywords are checked here as the
  * engine checks them, so a typo is named before anything is sent; names,
  * texts and time zones are the server's to judge.
  */
@@ -33,12 +34,24 @@ static const char program_usage[] =
 static const char add_usage[] =
 	"usage: mtgate program add --short-code SC --keyword KW --name NAME\n"
 	"                          (--limit N/day|N/week|N/month | --one-off)\n"
-	"                          [--tz ZONE] [--double-opt-in]\n"
+	"                          [--tz ZONE] [--double-opt-in] "
+	"[--allow-pos]\n"
 	"                          [--welcome TEXT] [--help-text TEXT]\n"
 	"                          [--quit-text TEXT] [--confirm-text TEXT]\n"
+	"                          [--price CENTS --currency CODE\n"
+	"                           --interval once|daily|weekly|monthly]\n"
 	"                          [--tenant ID]\n"
 	"\n"
 	"Define a program. Prints: program <ID> <SC>:<KW>\n"
+	"\n"
+	"The server checks the definition against the PROG rules first and\n"
+	"refuses one that breaks a rule, naming it (error: PROG-1: welcome\n"
+	"text lacks \"Max 4 msgs/mo\"); nothing is stored then. A recurring\n"
+	"program's welcome text states \"Msg&Data rates may apply\", its\n"
+	"frequency (\"Max 4 msgs/mo\", msgs/wk, msgs/day), STOP and HELP; its\n"
+	"help text a web address or toll-free number and the frequency; its\n"
+	"quit text names the program and confirms the quit. Each text fits\n"
+	"one SMS (160 GSM-7 characters, 70 when it needs UCS-2).\n"
 	"\n"
 	"Options:\n"
 	"  --short-code SC    1 to 15 letters or digits\n"
@@ -50,9 +63,18 @@ static const char add_usage[] =
 	"  --tz ZONE          IANA zone or offset the periods follow\n"
 	"                     (default UTC)\n"
 	"  --double-opt-in    an opt-in waits for a confirmation\n"
+	"  --allow-pos        the program takes point-of-sale opt-ins\n"
 	"  --welcome TEXT, --help-text TEXT, --quit-text TEXT,\n"
 	"  --confirm-text TEXT\n"
-	"                     the program's texts (up to 1024 bytes each)\n"
+	"                     the program's texts; the confirm text is the\n"
+	"                     double opt-in's confirmation request (for a\n"
+	"                     premium program: the service, price and charge\n"
+	"                     frequency)\n"
+	"  --price CENTS      a premium program: the price of one charge, in\n"
+	"                     cents (at most the server's maximum)\n"
+	"  --currency CODE    its ISO 4217 currency (ZAR, USD)\n"
+	"  --interval I       how often it charges: once, daily, weekly or\n"
+	"                     monthly\n"
 	"  --tenant ID        the owning tenant (operator only; default 0,\n"
 	"                     the operator)\n";
 
@@ -68,8 +90,10 @@ static const char show_usage[] =
 	"\n"
 	"Print every field of a program, one 'key: value' line each (id,\n"
 	"tenant, short_code, keyword, name, kind, limit, tz, double_opt_in,\n"
-	"welcome_text, help_text, quit_text, confirm_text). Line breaks\n"
-	"and tabs inside texts are written \\n and \\t.\n";
+	"allow_pos, welcome_text, help_text, quit_text, confirm_text,\n"
+	"price_cents, currency, interval). Line breaks and tabs inside texts\n"
+	"are written \\n and \\t. interval is none for a standard-rate\n"
+	"program, else once, daily, weekly or monthly.\n";
 
 /* "N/day", "N/week", "N/month". */
 static int limit_parse(const char *s, mtgate_program_def *d)
@@ -106,6 +130,42 @@ static void limit_print(const mtgate_program_def *d)
 			       : "?");
 }
 
+static const char *const interval_names[MTGATE_INTERVAL_MAX] = {
+	[MTGATE_INTERVAL_NONE] = "none",
+	[MTGATE_INTERVAL_ONCE] = "once",
+	[MTGATE_INTERVAL_DAILY] = "daily",
+	[MTGATE_INTERVAL_WEEKLY] = "weekly",
+	[MTGATE_INTERVAL_MONTHLY] = "monthly",
+};
+
+/* once, daily, weekly, monthly (not "none": no --interval is that). */
+static int interval_parse(const char *s, mtgate_interval *out)
+{
+	for (int i = MTGATE_INTERVAL_ONCE; i < MTGATE_INTERVAL_MAX; i++) {
+		if (strcmp(s, interval_names[i]) == 0) {
+			*out = (mtgate_interval)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Cents: digits only, 0 .. MTGATE_PRICE_MAX. */
+static int price_parse(const char *s, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > MTGATE_PRICE_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int tenant_parse(const char *s, uint32_t *out)
 {
 	unsigned long long v;
@@ -125,7 +185,8 @@ static int tenant_parse(const char *s, uint32_t *out)
 typedef struct add_args {
 	const char *sc, *kw, *name, *limit, *tz, *tenant;
 	const char *welcome, *help, *quit, *confirm;
-	bool one_off, double_opt_in;
+	const char *price, *currency, *interval;
+	bool one_off, double_opt_in, allow_pos;
 } add_args;
 
 /* Check a and fill d; prints the first problem. */
@@ -152,10 +213,12 @@ static int add_def(const add_args *a, mtgate_program_def *d)
 				  .kind = MTGATE_KIND_ONE_OFF,
 				  .tz = a->tz,
 				  .double_opt_in = a->double_opt_in,
+				  .allow_pos = a->allow_pos,
 				  .welcome_text = a->welcome,
 				  .help_text = a->help,
 				  .quit_text = a->quit,
-				  .confirm_text = a->confirm};
+				  .confirm_text = a->confirm,
+				  .currency = a->currency};
 	if (a->limit != NULL && limit_parse(a->limit, d) < 0)
 		return cli_usage_error("program add",
 				       "bad --limit '%s': expected N/day, "
@@ -165,6 +228,17 @@ static int add_def(const add_args *a, mtgate_program_def *d)
 		return cli_usage_error(
 			"program add",
 			"bad --tenant '%s': expected a tenant id", a->tenant);
+	if (a->price != NULL && price_parse(a->price, &d->price_cents) < 0)
+		return cli_usage_error("program add",
+				       "bad --price '%s': expected cents, 0 to "
+				       "%u",
+				       a->price, MTGATE_PRICE_MAX);
+	if (a->interval != NULL &&
+	    interval_parse(a->interval, &d->interval) < 0)
+		return cli_usage_error("program add",
+				       "bad --interval '%s': expected once, "
+				       "daily, weekly or monthly",
+				       a->interval);
 	return 0;
 }
 
@@ -183,6 +257,10 @@ static int program_add(cli_ctx *cx, int argc, char **argv)
 		{"--help-text", &a.help, NULL},
 		{"--quit-text", &a.quit, NULL},
 		{"--confirm-text", &a.confirm, NULL},
+		{"--price", &a.price, NULL},
+		{"--currency", &a.currency, NULL},
+		{"--interval", &a.interval, NULL},
+		{"--allow-pos", NULL, &a.allow_pos},
 		{"--tenant", &a.tenant, NULL},
 		{NULL, NULL, NULL},
 	};
@@ -253,10 +331,16 @@ static void show_def(const mtgate_program_def *d)
 	putchar('\n');
 	show_field("tz", d->tz[0] != '\0' ? d->tz : "UTC");
 	printf("double_opt_in: %s\n", d->double_opt_in ? "yes" : "no");
+	printf("allow_pos: %s\n", d->allow_pos ? "yes" : "no");
 	show_field("welcome_text", d->welcome_text);
 	show_field("help_text", d->help_text);
 	show_field("quit_text", d->quit_text);
 	show_field("confirm_text", d->confirm_text);
+	printf("price_cents: %u\n", d->price_cents);
+	show_field("currency", d->currency);
+	printf("interval: %s\n", (unsigned)d->interval < MTGATE_INTERVAL_MAX
+					 ? interval_names[d->interval]
+					 : "?");
 }
 
 static int program_show(cli_ctx *cx, int argc, char **argv)

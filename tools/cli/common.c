@@ -1,7 +1,7 @@
 /*
  * CLI common parts: the key, the connection, error reporting, and the
- * values every command reads or prints (numbers, SC:KW, channel, state and
- * deactivation names).
+ * values every command reads or prints (numbers, SC:KW, program labels,
+ * channel, state and deactivation names).
  *
  * The key comes from --key, --key-file, MTGATE_KEY or, when none is given,
  * ./mtgate-data/operator.key if it is readable (main decides which). A key
@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -40,6 +41,14 @@ int cli_fail(cli_ctx *cx, int err)
 	const char *msg = mtgate_strerror(err);
 	const char *text = cx->conn ? mtgate_c_last_error(cx->conn) : "";
 
+	/* A PROG rule's text is the whole message: "PROG-1: welcome text
+	 * lacks ...", without the generic words before it. */
+	if (err == MTGATE_EPROGRAM_RULE && text[0] != '\0') {
+		fputs("error: ", stderr);
+		cli_put_text(stderr, text);
+		fputc('\n', stderr);
+		return CLI_ERR;
+	}
 	fprintf(stderr, "error: %s", msg);
 	/* The server's text names the problem more closely, unless it only
 	 * repeats the code's own words. CLOCK_DISABLED's words are fixed. */
@@ -207,13 +216,75 @@ int cli_program_id(cli_ctx *cx, const char *sc, const char *kw,
 	return 0;
 }
 
+int cli_program_resolve(cli_ctx *cx, const char *text, const char *sc,
+			const char *kw, uint32_t *id)
+{
+	int rc = cli_program_id(cx, sc, kw, id);
+
+	if (rc == MTGATE_ENOPROGRAM)
+		return cli_usage_error(NULL, "unknown program %s", text);
+	return rc < 0 ? cli_fail(cx, rc) : 0;
+}
+
+/* ---- program labels ------------------------------------------------------------------ */
+
+#define LABELS_FIRST_CAP 16
+
+const char *cli_label_of(cli_ctx *cx, cli_labels *lc, uint32_t id, int *rc)
+{
+	mtgate_c_program p;
+	int err;
+
+	for (size_t i = 0; i < lc->n; i++)
+		if (lc->ids[i] == id)
+			return lc->labels[i];
+	if (lc->n == lc->cap) {
+		size_t cap = lc->cap ? 2 * lc->cap : LABELS_FIRST_CAP;
+		uint32_t *ids = realloc(lc->ids, cap * sizeof(*ids));
+		char(*labels)[CLI_LABEL_SIZE];
+		if (ids != NULL)
+			lc->ids = ids;
+		labels =
+			ids ? realloc(lc->labels, cap * sizeof(*labels)) : NULL;
+		if (labels == NULL) {
+			*rc = cli_fail(cx, MTGATE_ENOMEM);
+			return NULL;
+		}
+		lc->labels = labels;
+		lc->cap = cap;
+	}
+	err = mtgate_c_program_get(cx->conn, id, NULL, NULL, &p);
+	if (err < 0 && err != MTGATE_ENOPROGRAM) {
+		*rc = cli_fail(cx, err);
+		return NULL;
+	}
+	if (err == 0)
+		snprintf(lc->labels[lc->n], CLI_LABEL_SIZE, "%s:%s",
+			 p.def.short_code, p.def.keyword);
+	else
+		snprintf(lc->labels[lc->n], CLI_LABEL_SIZE, "program#%u", id);
+	if (err == 0)
+		mtgate_c_program_free(&p);
+	lc->ids[lc->n] = id;
+	return lc->labels[lc->n++];
+}
+
+void cli_labels_free(cli_labels *lc)
+{
+	free(lc->ids);
+	free(lc->labels);
+	*lc = (cli_labels){0};
+}
+
 /* ---- names --------------------------------------------------------------------------- */
 
 static const char *const channel_names[MTGATE_CHANNEL_MAX] = {
-	[MTGATE_CHANNEL_NONE] = "-",  [MTGATE_CHANNEL_MO] = "mo",
-	[MTGATE_CHANNEL_WEB] = "web", [MTGATE_CHANNEL_IVR] = "ivr",
-	[MTGATE_CHANNEL_POS] = "pos", [MTGATE_CHANNEL_IMPORT] = "import",
-	[MTGATE_CHANNEL_API] = "api", [MTGATE_CHANNEL_CARRIER] = "carrier",
+	[MTGATE_CHANNEL_NONE] = "-",    [MTGATE_CHANNEL_MO] = "mo",
+	[MTGATE_CHANNEL_WEB] = "web",   [MTGATE_CHANNEL_IVR] = "ivr",
+	[MTGATE_CHANNEL_POS] = "pos",   [MTGATE_CHANNEL_IMPORT] = "import",
+	[MTGATE_CHANNEL_API] = "api",   [MTGATE_CHANNEL_CARRIER] = "carrier",
+	[MTGATE_CHANNEL_USSD] = "ussd", [MTGATE_CHANNEL_WAP] = "wap",
+	[MTGATE_CHANNEL_MMS] = "mms",
 };
 
 const char *cli_channel_name(mtgate_channel ch)
@@ -227,6 +298,27 @@ int cli_channel_parse(const char *s, mtgate_channel *out)
 	for (int ch = MTGATE_CHANNEL_MO; ch < MTGATE_CHANNEL_CARRIER; ch++) {
 		if (strcmp(s, channel_names[ch]) == 0) {
 			*out = (mtgate_channel)ch;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int cli_doi_channel_parse(const char *s, mtgate_channel *out)
+{
+	static const struct {
+		const char *name;
+		mtgate_channel ch;
+	} names[] = {
+		{"sms", MTGATE_CHANNEL_MO},    {"web", MTGATE_CHANNEL_WEB},
+		{"ivr", MTGATE_CHANNEL_IVR},   {"pos", MTGATE_CHANNEL_POS},
+		{"ussd", MTGATE_CHANNEL_USSD}, {"wap", MTGATE_CHANNEL_WAP},
+		{"mms", MTGATE_CHANNEL_MMS},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i].name) == 0) {
+			*out = names[i].ch;
 			return 0;
 		}
 	}

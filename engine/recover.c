@@ -456,38 +456,43 @@ static void scope_flag(shard *s, uint64_t number, uint64_t hash, uint32_t pid,
 static int scope_load_one(mtgate_engine *eng, const char *k, size_t kl,
 			  const char *v, size_t vl)
 {
-	static uint32_t lastout[SCOPE_LASTOUT_MAX];
+	static uint32_t lastout[SCOPE_LASTOUT_MAX], asked[SCOPE_LASTOUT_MAX];
 	uint64_t number, hash;
 	uint32_t sc_id, n;
-	int64_t opened_at;
 	const sc_version *sc;
+	codec_scope cs;
 	store_slot *sl;
-	bool open;
 	shard *s;
 	int rc;
 
 	if ((rc = codec_key_consent_decode(k, kl, &number, &sc_id)) < 0 ||
-	    (rc = codec_scope_decode(v, vl, &open, &opened_at, lastout,
-				     SCOPE_LASTOUT_MAX, &n)) < 0)
+	    (rc = codec_scope_decode(v, vl, &cs, lastout, asked,
+				     SCOPE_LASTOUT_MAX)) < 0)
 		return rc;
 	if (number == 0 || number > MTGATE_NUMBER_MAX ||
 	    (sc = sc_get(eng, sc_id)) == NULL)
 		return MTGATE_ECORRUPT;
 	s = &eng->shards[mtgate_shard_of(eng, number)];
 	hash = store_hash(number);
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < cs.n_lastout; i++)
 		scope_flag(s, number, hash, lastout[i], SLOT_LASTOUT, false);
-	if (!open)
+	if (!cs.open)
 		return 0;
 	sl = table_upsert_key(&s->table, hash, number, sc_id | SLOT_SC);
 	if (sl == NULL)
 		return MTGATE_ENOMEM;
-	n = minute_of(opened_at);
+	n = minute_of(cs.opened_at_ms);
 	sl->meta = (uint64_t)sc_id | SLOT_SC | 1ULL << SLOT_STATE_SHIFT |
 		   (uint64_t)(n & 0xFFFF) << SLOT_PERIOD_SHIFT |
 		   (uint64_t)(n >> 16) << SLOT_COUNT_SHIFT;
-	for (uint32_t i = 0; i < sc->n_progs; i++)
-		scope_flag(s, number, hash, sc->progs[i], SLOT_SCOPE, true);
+	/* The programs the question covers, still active. */
+	if (cs.has_asked)
+		for (uint32_t i = 0; i < cs.n_asked; i++)
+			scope_flag(s, number, hash, asked[i], SLOT_SCOPE, true);
+	else
+		for (uint32_t i = 0; i < sc->n_progs; i++)
+			scope_flag(s, number, hash, sc->progs[i], SLOT_SCOPE,
+				   true);
 	shard_scope_opened(s, number, sc_id, n);
 	return 0;
 }

@@ -353,34 +353,53 @@ int codec_program_decode(const char *v, size_t len, mtgate_program_def *def,
 	return p == end ? 0 : MTGATE_ECORRUPT;
 }
 
-size_t codec_scope_encode(unsigned char *out, bool open, int64_t opened_at_ms,
-			  const uint32_t *lastout, uint32_t n)
+size_t codec_scope_encode(unsigned char *out, const codec_scope *sc,
+			  const uint32_t *lastout, const uint32_t *asked)
 {
+	size_t at = CODEC_SCOPE_FIXED;
+
 	out[0] = CODEC_VERSION;
-	out[1] = open;
-	le64(out + 2, (uint64_t)opened_at_ms);
-	le16(out + 10, (uint16_t)n);
-	for (uint32_t i = 0; i < n; i++)
-		le32(out + CODEC_SCOPE_FIXED + 4 * i, lastout[i]);
-	return CODEC_SCOPE_MAX(n);
+	out[1] = sc->open;
+	le64(out + 2, (uint64_t)sc->opened_at_ms);
+	le16(out + 10, (uint16_t)sc->n_lastout);
+	for (uint32_t i = 0; i < sc->n_lastout; i++, at += 4)
+		le32(out + at, lastout[i]);
+	if (!sc->open)
+		return at;
+	le16(out + at, (uint16_t)sc->n_asked);
+	at += 2;
+	for (uint32_t i = 0; i < sc->n_asked; i++, at += 4)
+		le32(out + at, asked[i]);
+	return at;
 }
 
-int codec_scope_decode(const char *v, size_t len, bool *open,
-		       int64_t *opened_at_ms, uint32_t *lastout, uint32_t cap,
-		       uint32_t *n_out)
+int codec_scope_decode(const char *v, size_t len, codec_scope *sc,
+		       uint32_t *lastout, uint32_t *asked, uint32_t cap)
 {
 	const unsigned char *p = (const unsigned char *)v;
-	uint32_t n;
+	size_t at = CODEC_SCOPE_FIXED;
 
 	if (len < CODEC_SCOPE_FIXED || p[0] != CODEC_VERSION || p[1] > 1)
 		return MTGATE_ECORRUPT;
-	n = rd_le16(p + 10);
-	if (len != CODEC_SCOPE_MAX(n) || n > cap)
+	sc->open = p[1];
+	sc->opened_at_ms = (int64_t)rd_le64(p + 2);
+	sc->n_lastout = rd_le16(p + 10);
+	sc->n_asked = 0;
+	sc->has_asked = false;
+	if (sc->n_lastout > cap || len < at + 4 * (size_t)sc->n_lastout)
 		return MTGATE_ECORRUPT;
-	*open = p[1];
-	*opened_at_ms = (int64_t)rd_le64(p + 2);
-	for (uint32_t i = 0; i < n; i++)
-		lastout[i] = rd_le32(p + CODEC_SCOPE_FIXED + 4 * i);
-	*n_out = n;
+	for (uint32_t i = 0; i < sc->n_lastout; i++, at += 4)
+		lastout[i] = rd_le32(p + at);
+	if (len == at)
+		return 0;
+	if (!sc->open || len < at + 2)
+		return MTGATE_ECORRUPT;
+	sc->n_asked = rd_le16(p + at);
+	at += 2;
+	if (sc->n_asked > cap || len != at + 4 * (size_t)sc->n_asked)
+		return MTGATE_ECORRUPT;
+	for (uint32_t i = 0; i < sc->n_asked; i++, at += 4)
+		asked[i] = rd_le32(p + at);
+	sc->has_asked = true;
 	return 0;
 }

@@ -68,17 +68,27 @@ typedef struct codec_consent {
  * The number's record of one short code (family "scopes", key = number
  * u64, sc id u32 as a consent key): ver u8, open u8 (the STOP-4 question),
  * opened_at i64, n u16, then n program ids u32 (the latest opt-out on the
- * short code, OPTIN-4).
+ * short code, OPTIN-4), then, when the question is open, m u16 and m
+ * program ids u32: the programs the question covers (those active when it
+ * was asked). A record without the second list (written before it
+ * existed) covers every program active on the short code.
  */
-#define CODEC_SCOPE_FIXED  12
-#define CODEC_SCOPE_MAX(n) (CODEC_SCOPE_FIXED + 4 * (size_t)(n))
+#define CODEC_SCOPE_FIXED 12
+#define CODEC_SCOPE_MAX(n, m)                                                  \
+	(CODEC_SCOPE_FIXED + 4 * (size_t)(n) + 2 + 4 * (size_t)(m))
 
-size_t codec_scope_encode(unsigned char *out, bool open, int64_t opened_at_ms,
-			  const uint32_t *lastout, uint32_t n);
-/* *n_out ids are read into lastout (cap of them). */
-int codec_scope_decode(const char *v, size_t len, bool *open,
-		       int64_t *opened_at_ms, uint32_t *lastout, uint32_t cap,
-		       uint32_t *n_out);
+typedef struct codec_scope {
+	bool open;
+	int64_t opened_at_ms;
+	uint32_t n_lastout, n_asked;
+	bool has_asked; /* the record lists the programs asked */
+} codec_scope;
+
+size_t codec_scope_encode(unsigned char *out, const codec_scope *sc,
+			  const uint32_t *lastout, const uint32_t *asked);
+/* The ids are read into lastout and asked (cap of each). */
+int codec_scope_decode(const char *v, size_t len, codec_scope *sc,
+		       uint32_t *lastout, uint32_t *asked, uint32_t cap);
 
 /*
  * Counter log. Counters are persisted as a log of chunks, not a key per

@@ -1,8 +1,9 @@
 /*
  * rules: the consent rules of RULES.md as pure functions, with no engine
  * state, no I/O and no allocation, so that each can be tested and fuzzed on
- * its own. The engine (engine/mo.c) gathers what a step needs from its
- * store, calls the step, and turns its plan into one durable change.
+ * its own. The engine (engine/store/rules_glue.c) gathers what a step
+ * needs from its store, calls the step, and turns its plan into one
+ * durable change.
  *
  *   rules_tokenize     MO text -> words (STOP-1 folding: case, accents,
  *                      punctuation)

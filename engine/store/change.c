@@ -178,6 +178,7 @@ int plan_scope(change_plan *pl, uint32_t sc_id, bool open, int64_t at_ms)
 	pl->scope.sc_id = sc_id;
 	pl->scope.open = open;
 	pl->scope.opened_at_ms = open ? at_ms : 0;
+	pl->scope.n_lastout = pl->scope.n_asked = 0;
 	pl->outcome = MTGATE_CHANGED;
 	return (int)pl->n++;
 }
@@ -375,7 +376,8 @@ static size_t pend_bytes_max(const change_plan *pl)
 			CODEC_CTRLOG_ENTRY) +
 	       (pl->deact ? 4 + CODEC_KEY_NUMBER + CODEC_DEACT_MAX : 0) +
 	       (pl->scope.on ? 4 + CODEC_KEY_CONSENT +
-				       CODEC_SCOPE_MAX(pl->scope.n_lastout)
+				       CODEC_SCOPE_MAX(pl->scope.n_lastout,
+						       pl->scope.n_asked)
 			     : 0);
 }
 
@@ -415,14 +417,17 @@ static void pend_puts(pend *p, uint64_t number, const change_plan *pl,
 		p->n_puts++;
 	}
 	if (pl->scope.on) {
-		static _Thread_local unsigned char
-			sv[CODEC_SCOPE_MAX(SCOPE_LASTOUT_MAX)];
+		static _Thread_local unsigned char sv[CODEC_SCOPE_MAX(
+			SCOPE_LASTOUT_MAX, SCOPE_LASTOUT_MAX)];
 		const scope_put *sp = &pl->scope;
+		codec_scope cs = {.open = sp->open,
+				  .opened_at_ms = sp->opened_at_ms,
+				  .n_lastout = sp->n_lastout,
+				  .n_asked = sp->n_asked};
 		codec_key_consent(key, number, sp->sc_id);
 		put_bytes(&w, DB_CF_SCOPES, key, CODEC_KEY_CONSENT, sv,
-			  (unsigned)codec_scope_encode(
-				  sv, sp->open, sp->opened_at_ms, sp->lastout,
-				  sp->n_lastout));
+			  (unsigned)codec_scope_encode(sv, &cs, sp->lastout,
+						       sp->asked));
 		p->n_puts++;
 	}
 	p->buf_len = (uint32_t)(w - p->buf);

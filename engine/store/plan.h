@@ -41,6 +41,8 @@ typedef struct scope_put {
 	int64_t opened_at_ms;
 	uint32_t n_lastout;
 	uint32_t lastout[SCOPE_LASTOUT_MAX];
+	uint32_t n_asked; /* open: the programs the question covers */
+	uint32_t asked[SCOPE_LASTOUT_MAX];
 } scope_put;
 
 typedef struct change_plan {

@@ -334,6 +334,9 @@ static bool active(const cur_consent *c)
 	return c->mem_state == STORE_ST_IN || c->mem_state == STORE_ST_PENDING;
 }
 
+static const uint8_t F_LASTOUT = SLOT_LASTOUT >> SLOT_FLAG_SHIFT;
+static const uint8_t F_SCOPE = SLOT_SCOPE >> SLOT_FLAG_SHIFT;
+
 /* A question older than 30 minutes has opted the number out of every
  * program of the short code (STOP-4): make it so before the MO is read. */
 static void mo_scope_timeout(mo_ctx *x)
@@ -344,7 +347,10 @@ static void mo_scope_timeout(mo_ctx *x)
 		return;
 	x->scope_timeout = true;
 	for (uint32_t i = 0; i < x->n; i++) {
-		x->timed_out[i] = active(&x->cur[i]);
+		/* Only what the question covers: not another tenant's
+		 * programs, nor one opted in after it was asked. */
+		x->timed_out[i] =
+			active(&x->cur[i]) && (x->cur[i].flags & F_SCOPE);
 		if (x->timed_out[i]) { /* applied by mo_timeout_changes */
 			x->cur[i].mem_state = STORE_ST_OUT;
 			x->in[i].state = MTGATE_STATE_OPTED_OUT;
@@ -375,19 +381,49 @@ static void mo_no_step(mo_ctx *x)
 
 /* ---- the plan of an MO ---------------------------------------------------------------- */
 
-static const uint8_t F_LASTOUT = SLOT_LASTOUT >> SLOT_FLAG_SHIFT;
-static const uint8_t F_SCOPE = SLOT_SCOPE >> SLOT_FLAG_SHIFT;
+/* OPTIN-3: a repeat opt-in changes nothing but is recorded: the record
+ * keeps what it holds (the time consent was given, the confirmed terms
+ * and billing counts of a double opt-in) and takes the MO as its latest
+ * channel and source. */
+static int mo_repeat(mo_ctx *x, uint32_t i)
+{
+	cur_consent c = x->cur[i];
+	codec_consent r;
+	int k, rc = cur_record(x->s, x->number, x->pid[i], &r);
+
+	if (rc < 0)
+		return rc;
+	k = plan_consent(&x->pl, x->pid[i], &c, STORE_ST_IN,
+			 c.flags & (uint8_t) ~(F_LASTOUT | F_SCOPE),
+			 rc ? r.changed_at_ms : x->now, MTGATE_CHANNEL_MO,
+			 x->source, true);
+	if (k < 0)
+		return MTGATE_EINVAL;
+	if (rc == 1) {
+		codec_consent *w = &x->pl.rec[k];
+		r.channel = w->channel;
+		r.source_len = w->source_len;
+		memcpy(r.source, w->source, w->source_len);
+		*w = r;
+	}
+	return 0;
+}
 
 static int mo_optin(mo_ctx *x, uint32_t i, bool repeat)
 {
 	const prog_version *p = x->prog[i];
 	cur_consent c = x->cur[i];
 	uint64_t d = cur_deact(x->s, x->number);
+	bool one_off = p->def.kind == MTGATE_KIND_ONE_OFF;
 	int k;
 
 	if (d != 0 && x->now <= (int64_t)(d >> 8))
 		return 0; /* NUM-3: not after the deactivation */
-	if (p->def.kind == MTGATE_KIND_ONE_OFF && !repeat) {
+	/* A one-off program's keyword is a new request, repeat or not
+	 * (GATE-3); a double opt-in one asks through DOI_REQUEST. */
+	if (repeat && !(one_off && !p->def.double_opt_in))
+		return mo_repeat(x, i);
+	if (one_off) {
 		uint32_t base = c.mem_state == STORE_ST_IN ? c.granted : c.used;
 		if (base >= MTGATE_LIMIT_MAX)
 			return 0;
@@ -513,8 +549,18 @@ static int mo_flags(mo_ctx *x, bool open, bool close)
 	return 0;
 }
 
+/* Program i's flags once the plan is applied. */
+static uint8_t mo_final_flags(const mo_ctx *x, uint32_t i)
+{
+	for (uint32_t k = x->pl.n; k-- > 0;)
+		if (x->pl.eff[k].key == x->pid[i])
+			return x->pl.eff[k].flags;
+	return x->cur[i].flags;
+}
+
 /* The number's short-code record: written when the question or the
- * latest opt-out changes. */
+ * latest opt-out changes; while the question is open it lists the
+ * programs it covers (F_SCOPE), for recovery. */
 static int mo_scope_record(mo_ctx *x)
 {
 	bool open =
@@ -535,6 +581,10 @@ static int mo_scope_record(mo_ctx *x)
 	memcpy(x->pl.scope.lastout, x->lastout,
 	       x->n_lastout * sizeof(uint32_t));
 	x->pl.scope.n_lastout = x->n_lastout;
+	x->pl.scope.n_asked = 0;
+	for (uint32_t i = 0; open && i < x->n; i++)
+		if (mo_final_flags(x, i) & F_SCOPE)
+			x->pl.scope.asked[x->pl.scope.n_asked++] = x->pid[i];
 	return 0;
 }
 

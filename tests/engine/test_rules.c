@@ -124,13 +124,39 @@ static void price(fx *f, const prog *p, uint32_t cents)
 	assert_int_equal(mtgate_program_update(f->eng, &d), 0);
 }
 
+/* Change one field of p's definition: its owner, or its kind. */
+static void set_tenant(fx *f, const prog *p, uint32_t tenant)
+{
+	mtgate_program_def d;
+
+	assert_int_equal(mtgate_program_get(f->eng, p->id, &d), 0);
+	d.tenant = tenant;
+	assert_int_equal(mtgate_program_update(f->eng, &d), 0);
+}
+
+static void set_one_off(fx *f, const prog *p)
+{
+	mtgate_program_def d;
+
+	assert_int_equal(mtgate_program_get(f->eng, p->id, &d), 0);
+	d.kind = MTGATE_KIND_ONE_OFF;
+	d.limit = 0;
+	d.period = MTGATE_PERIOD_NONE;
+	assert_int_equal(mtgate_program_update(f->eng, &d), 0);
+}
+
 /* ---- asking ---------------------------------------------------------------------- */
+
+static void mo_as(fx *f, uint32_t tenant, const char *text)
+{
+	assert_int_equal(
+		mtgate_mo(f->eng, tenant, NUM, SC, text, strlen(text), &f->r),
+		0);
+}
 
 static void mo(fx *f, const char *text)
 {
-	assert_int_equal(mtgate_mo(f->eng, MTGATE_TENANT_ANY, NUM, SC, text,
-				   strlen(text), &f->r),
-			 0);
+	mo_as(f, MTGATE_TENANT_ANY, text);
 }
 
 static bool replied(const fx *f, const char *text)
@@ -232,6 +258,52 @@ static void test_optin_3_repeat_answers_welcome_again(void **state)
 	mo(f, "Joes");
 	assert_true(replied(f, a.welcome));
 	EXPECT_GATE(f, &a, MTGATE_ALLOW);
+}
+
+/* A repeat keeps the confirmed terms and the billing counts. */
+static void test_optin_3_repeat_keeps_confirmed_terms(void **state)
+{
+	fx *f = *state;
+	prog a;
+
+	define(f, &a, "VIDS", true, 500);
+	mo(f, "VIDS");
+	mo(f, "YES");
+	bill_result(f, &a, false);
+	bill_result(f, &a, false);
+	mo(f, "vids");
+	assert_true(acted(f, MTGATE_ACT_OPTED_IN, a.id));
+	assert_true(replied(f, a.welcome));
+	assert_int_equal(bill(f, &a, 500), MTGATE_BILL_ALLOW);
+	bill_result(f, &a, false); /* the third failure today counts */
+	assert_int_equal(bill(f, &a, 500),
+			 MTGATE_BILL_FAILED_ATTEMPTS_EXCEEDED);
+	fx_reopen(f);
+	assert_int_equal(bill(f, &a, 500),
+			 MTGATE_BILL_FAILED_ATTEMPTS_EXCEEDED);
+	EXPECT_GATE(f, &a, MTGATE_ALLOW);
+}
+
+/* A one-off program's keyword is a request each time, even while the
+ * number holds one: one MT for each. */
+static void test_gate_3_one_off_keyword_each_request_one_mt(void **state)
+{
+	fx *f = *state;
+	mtgate_reason r;
+	prog a;
+
+	define(f, &a, "DEAL", false, 0);
+	set_one_off(f, &a);
+	mo(f, "DEAL");
+	mo(f, "deal");
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(mtgate_gate(f->eng, NUM, a.id,
+					     MTGATE_MODE_COUNT,
+					     mtgate_now(f->eng), &r),
+				 0);
+		assert_int_equal(r, MTGATE_ALLOW);
+	}
+	EXPECT_GATE(f, &a, MTGATE_DENY_MSG_LIMIT_EXCEEDED);
 }
 
 static void test_optin_4_start_brings_back_the_last_optout(void **state)
@@ -346,6 +418,61 @@ static void test_stop_4_thirty_minutes_unanswered_quits_all(void **state)
 	mo(f, "START"); /* the timeout's opt-out is the latest one */
 	EXPECT_GATE(f, &a, MTGATE_ALLOW);
 	EXPECT_GATE(f, &b, MTGATE_ALLOW);
+}
+
+/* The question covers what was active when it was asked: a program opted
+ * in while it is open is not ended by its timeout, across a restart too. */
+static void test_stop_4_timeout_spares_a_later_optin(void **state)
+{
+	fx *f = *state;
+	prog a, b, c;
+
+	two_active(f, &a, &b);
+	define(f, &c, "KWC", false, 0);
+	mo(f, "STOP");
+	mo(f, "KWC");
+	EXPECT_GATE(f, &c, MTGATE_ALLOW);
+	fx_reopen(f);
+	EXPECT_GATE(f, &a, MTGATE_DENY_SCOPE_QUESTION_OPEN);
+	EXPECT_GATE(f, &c, MTGATE_ALLOW);
+	advance(f, 30 * TU_MINUTE_MS);
+	EXPECT_GATE(f, &a, MTGATE_DENY_OPTED_OUT);
+	EXPECT_GATE(f, &b, MTGATE_DENY_OPTED_OUT);
+	assert_int_equal(mtgate_sweep(f->eng), 0);
+	EXPECT_GATE(f, &c, MTGATE_ALLOW);
+	fx_reopen(f);
+	EXPECT_GATE(f, &b, MTGATE_DENY_OPTED_OUT);
+	EXPECT_GATE(f, &c, MTGATE_ALLOW);
+}
+
+/* Two tenants on one short code: a STOP sent to one tenant asks about its
+ * programs only, and the timeout ends those only. */
+static void test_stop_4_question_is_the_senders_tenants(void **state)
+{
+	fx *f = *state;
+	mtgate_tenant t1 = {.id = 1, .name = "one"},
+		      t2 = {.id = 2, .name = "two"};
+	prog a, b, c;
+
+	assert_int_equal(mtgate_tenant_put(f->eng, &t1), 0);
+	assert_int_equal(mtgate_tenant_put(f->eng, &t2), 0);
+	two_active(f, &a, &b);
+	define(f, &c, "KWC", false, 0);
+	mo(f, "KWC");
+	set_tenant(f, &a, 1);
+	set_tenant(f, &b, 1);
+	set_tenant(f, &c, 2);
+	mo_as(f, 1, "STOP");
+	assert_true(acted(f, MTGATE_ACT_SCOPE_QUESTION, 0));
+	EXPECT_GATE(f, &a, MTGATE_DENY_SCOPE_QUESTION_OPEN);
+	EXPECT_GATE(f, &c, MTGATE_ALLOW);
+	advance(f, 31 * TU_MINUTE_MS);
+	assert_int_equal(mtgate_sweep(f->eng), 0);
+	EXPECT_GATE(f, &a, MTGATE_DENY_OPTED_OUT);
+	EXPECT_GATE(f, &b, MTGATE_DENY_OPTED_OUT);
+	EXPECT_GATE(f, &c, MTGATE_ALLOW);
+	fx_reopen(f);
+	EXPECT_GATE(f, &c, MTGATE_ALLOW);
 }
 
 static void test_stop_5_stop_all_quits_every_program(void **state)
@@ -667,12 +794,16 @@ int main(void)
 		T(test_optin_1_pos_only_where_allowed),
 		T(test_optin_2_keyword_mo_opts_in_and_lasts),
 		T(test_optin_3_repeat_answers_welcome_again),
+		T(test_optin_3_repeat_keeps_confirmed_terms),
+		T(test_gate_3_one_off_keyword_each_request_one_mt),
 		T(test_optin_4_start_brings_back_the_last_optout),
 		T(test_stop_3_single_program_quits_with_its_text),
 		T(test_stop_4_question_denies_everything),
 		T(test_stop_4_qualified_reply_ends_one_the_other_resumes),
 		T(test_stop_4_second_unqualified_quits_all),
 		T(test_stop_4_thirty_minutes_unanswered_quits_all),
+		T(test_stop_4_timeout_spares_a_later_optin),
+		T(test_stop_4_question_is_the_senders_tenants),
 		T(test_stop_5_stop_all_quits_every_program),
 		T(test_stop_7_mo_optout_survives_restart),
 		T(test_help_3_generic_text_for_a_stranger),

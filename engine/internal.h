@@ -91,7 +91,8 @@ typedef struct pend_effect {
 	uint8_t doi;         /* eff_doi: the shard's doimap entry */
 	uint8_t reset_count; /* the counter starts again (deactivation) */
 	uint16_t granted;    /* one-off credits */
-	uint32_t aux;        /* short codes: minute the question opened */
+	uint32_t aux;        /* short codes: second the question opened,
+			      * scope_second_of */
 	int64_t changed_at_ms;
 	doi_entry doi_e; /* EFF_DOI_SET */
 } pend_effect;
@@ -323,7 +324,7 @@ int shard_bill_check(shard *s, uint64_t number, uint32_t pid, uint32_t amount,
  * changes it starts so that a caller can wait for them. */
 void shard_sweep(shard *s, struct waiter *w);
 void shard_scope_opened(shard *s, uint64_t number, uint32_t sc_id,
-			uint32_t opened_min);
+			uint32_t opened_s);
 /* Start a counter flush now; returns the ctr_done value that marks it. */
 uint32_t shard_flush_counters(shard *s, bool force);
 int shard_period_fill(shard *s, const prog_version *p, int64_t now_ms,

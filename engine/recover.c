@@ -481,7 +481,7 @@ static int scope_load_one(mtgate_engine *eng, const char *k, size_t kl,
 	sl = table_upsert_key(&s->table, hash, number, sc_id | SLOT_SC);
 	if (sl == NULL)
 		return MTGATE_ENOMEM;
-	n = minute_of(cs.opened_at_ms);
+	n = scope_second_of(cs.opened_at_ms);
 	sl->meta = (uint64_t)sc_id | SLOT_SC | 1ULL << SLOT_STATE_SHIFT |
 		   (uint64_t)(n & 0xFFFF) << SLOT_PERIOD_SHIFT |
 		   (uint64_t)(n >> 16) << SLOT_COUNT_SHIFT;

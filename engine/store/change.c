@@ -86,14 +86,14 @@ void cur_scope_of(shard *s, uint64_t number, uint64_t hash, uint32_t sc_id,
 	const pend_effect *e = NULL, *d;
 
 	c->open = sl && slot_state(sl->meta) == 1;
-	c->opened_min = sl ? (uint32_t)slot_count(sl->meta) << 16 |
-					slot_period(sl->meta)
-			   : 0;
+	c->opened_s = sl ? (uint32_t)slot_count(sl->meta) << 16 |
+				      slot_period(sl->meta)
+			 : 0;
 	if (s->overlay.used != 0)
 		overlay_find(overlay_newest(s, number), sc_id | EFF_SC, &e, &d);
 	if (e != NULL) {
 		c->open = e->mem_state == 1;
-		c->opened_min = e->aux;
+		c->opened_s = e->aux;
 	}
 }
 
@@ -171,7 +171,7 @@ int plan_scope(change_plan *pl, uint32_t sc_id, bool open, int64_t at_ms)
 	memset(e, 0, sizeof(*e));
 	e->key = sc_id | EFF_SC;
 	e->mem_state = open;
-	e->aux = open ? minute_of(at_ms) : 0;
+	e->aux = open ? scope_second_of(at_ms) : 0;
 	e->changed_at_ms = at_ms;
 	pl->put[pl->n] = false;
 	pl->scope.on = true;

@@ -27,8 +27,8 @@ typedef struct cur_consent {
 
 /* The newest state of the number's record of a short code. */
 typedef struct cur_scope {
-	bool open;           /* the STOP-4 question is open */
-	uint32_t opened_min; /* minutes since 1970 */
+	bool open;         /* the STOP-4 question is open */
+	uint32_t opened_s; /* scope_second_of the time it opened */
 } cur_scope;
 
 /* The number's short-code record to write with the change (DB_CF_SCOPES):
@@ -98,9 +98,20 @@ void plan_confirm_record(change_plan *pl, int i, const cur_consent *c);
 /* The mtgate_state of a memory state. */
 unsigned plan_api_state(unsigned mem_state);
 
-static inline uint32_t minute_of(int64_t ms)
+/* STOP-4: the question is open for 30 minutes. Its time is kept in whole
+ * seconds since 1970 (unsigned 32 bits: until 2106), rounded up, so the
+ * window never ends early, and at most a second late. */
+#define SCOPE_WINDOW_MS (30 * 60 * 1000LL)
+
+static inline uint32_t scope_second_of(int64_t ms)
 {
-	return ms <= 0 ? 0 : (uint32_t)(ms / 60000);
+	return ms <= 0 ? 0 : (uint32_t)((ms + 999) / 1000);
+}
+
+/* The question opened at opened_s has had its 30 minutes at now_ms. */
+static inline bool scope_expired(uint32_t opened_s, int64_t now_ms)
+{
+	return now_ms - (int64_t)opened_s * 1000 >= SCOPE_WINDOW_MS;
 }
 
 #endif

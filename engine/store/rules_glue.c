@@ -24,10 +24,9 @@
 #include "store/plan.h"
 #include "util/assert.h"
 
-#define DAY_MS           (24 * 60 * 60 * 1000LL)
-#define SCOPE_WINDOW_MIN 30     /* STOP-4: the question is open 30 minutes */
-#define DOI_WINDOW_MS    DAY_MS /* DOI-1, DOI-5, DOI-6: 24 hours */
-#define BILL_FAILS_MAX   3      /* BILL-2 */
+#define DAY_MS         (24 * 60 * 60 * 1000LL)
+#define DOI_WINDOW_MS  DAY_MS /* DOI-1, DOI-5, DOI-6: 24 hours */
+#define BILL_FAILS_MAX 3      /* BILL-2 */
 
 /* ---- the record of a consent, newest first ------------------------------------- */
 
@@ -341,9 +340,7 @@ static const uint8_t F_SCOPE = SLOT_SCOPE >> SLOT_FLAG_SHIFT;
  * program of the short code (STOP-4): make it so before the MO is read. */
 static void mo_scope_timeout(mo_ctx *x)
 {
-	uint32_t age = minute_of(x->now) - x->scope.opened_min;
-
-	if (!x->scope.open || age < SCOPE_WINDOW_MIN)
+	if (!x->scope.open || !scope_expired(x->scope.opened_s, x->now))
 		return;
 	x->scope_timeout = true;
 	for (uint32_t i = 0; i < x->n; i++) {
@@ -566,8 +563,8 @@ static int mo_scope_record(mo_ctx *x)
 	bool open =
 		x->rout.scope_open || (x->scope.open && !x->rout.scope_close);
 	bool was = x->scope.open || x->scope_timeout;
-	int64_t at = x->rout.scope_open ? x->now
-					: (int64_t)x->scope.opened_min * 60000;
+	int64_t at =
+		x->rout.scope_open ? x->now : (int64_t)x->scope.opened_s * 1000;
 
 	if (!x->lastout_changed && open == was)
 		return 0;
@@ -721,11 +718,11 @@ int shard_mo(shard *s, uint32_t tenant, uint64_t number, const char *sc,
 typedef struct open_scope {
 	uint64_t number;
 	uint32_t sc_id;
-	uint32_t opened_min;
+	uint32_t opened_s;
 } open_scope;
 
 void shard_scope_opened(shard *s, uint64_t number, uint32_t sc_id,
-			uint32_t opened_min)
+			uint32_t opened_s)
 {
 	if (s->n_scopes == s->scopes_cap) {
 		uint32_t cap = s->scopes_cap ? 2 * s->scopes_cap : 64;
@@ -735,7 +732,7 @@ void shard_scope_opened(shard *s, uint64_t number, uint32_t sc_id,
 		s->scopes = n;
 		s->scopes_cap = cap;
 	}
-	s->scopes[s->n_scopes++] = (open_scope){number, sc_id, opened_min};
+	s->scopes[s->n_scopes++] = (open_scope){number, sc_id, opened_s};
 }
 
 static void sweep_done(void *arg, int status, mtgate_outcome outcome,
@@ -769,9 +766,9 @@ static bool sweep_scope(shard *s, const open_scope *o, int64_t now, waiter *w)
 	cur_scope cs;
 
 	cur_scope_of(s, o->number, store_hash(o->number), o->sc_id, &cs);
-	if (!cs.open || cs.opened_min != o->opened_min)
+	if (!cs.open || cs.opened_s != o->opened_s)
 		return true; /* answered, or a newer question */
-	if (minute_of(now) - cs.opened_min < SCOPE_WINDOW_MIN)
+	if (!scope_expired(cs.opened_s, now))
 		return false;
 	x.s = s;
 	x.number = o->number;

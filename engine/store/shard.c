@@ -160,9 +160,8 @@ static mtgate_reason gate_scope(shard *s, const prog_version *p,
 	if (sc == NULL || slot_state(sc->meta) != 1)
 		return MTGATE_ALLOW;
 	opened = (uint32_t)slot_count(sc->meta) << 16 | slot_period(sc->meta);
-	return (now_ms / 60000) - (int64_t)opened < 30
-		       ? MTGATE_DENY_SCOPE_QUESTION_OPEN
-		       : MTGATE_DENY_OPTED_OUT;
+	return scope_expired(opened, now_ms) ? MTGATE_DENY_OPTED_OUT
+					     : MTGATE_DENY_SCOPE_QUESTION_OPEN;
 }
 
 static inline mtgate_reason gate_one(shard *s, uint64_t number, uint32_t pid,

@@ -69,7 +69,7 @@ _Static_assert(sizeof(store_slot) == 16, "slot is 16 bytes");
 	(1ULL << 26) /* not a consent: the number's record
 				      * of a short code; program = sc id,
 				      * state 1 = question open, period and
-				      * count = the minute it opened */
+				      * count = the second it opened */
 #define SLOT_FLAGS        (SLOT_LASTOUT | SLOT_SCOPE)
 #define SLOT_KEY_MASK     (SLOT_PROG_MASK | SLOT_SC)
 #define SLOT_PERIOD_SHIFT 32

@@ -447,6 +447,26 @@ static inline int64_t su_clock(mtgate_conn *c, int op, int64_t v)
 	return now;
 }
 
+/* The usual fixture: a server on two threads with the test clock at SU_T0,
+ * started, and an operator connection to it (*op_out). su_done undoes it
+ * (either may be NULL). */
+static inline su_server *su_start_clocked(const char *tag, mtgate_conn **op_out)
+{
+	su_server *s = su_new(tag, "--threads", "2", "--test-clock", NULL);
+
+	su_start(s);
+	*op_out = su_operator(s);
+	su_clock(*op_out, MTGATE_CLOCK_SET, SU_T0);
+	return s;
+}
+
+static inline void su_done(su_server *s, mtgate_conn *op)
+{
+	mtgate_c_close(op);
+	if (s != NULL)
+		su_free(s);
+}
+
 static inline mtgate_reason su_gate(mtgate_conn *c, uint64_t number,
 				    uint32_t program, mtgate_mode mode)
 {

@@ -34,10 +34,7 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	f->s = su_new("srv-disc", "--threads", "2", "--test-clock", NULL);
-	su_start(f->s);
-	f->good = su_operator(f->s);
-	su_clock(f->good, MTGATE_CLOCK_SET, SU_T0);
+	f->s = su_start_clocked("srv-disc", &f->good);
 	f->prog = su_program_put(f->good, &d);
 	su_optin(f->good, NUM0, f->prog);
 	*state = f;

@@ -26,10 +26,7 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	f->s = su_new("srv-ten", "--threads", "2", "--test-clock", NULL);
-	su_start(f->s);
-	f->op = su_operator(f->s);
-	su_clock(f->op, MTGATE_CLOCK_SET, SU_T0);
+	f->s = su_start_clocked("srv-ten", &f->op);
 	*state = f;
 	return 0;
 }
@@ -40,8 +37,7 @@ static int teardown(void **state)
 
 	if (f == NULL)
 		return 0;
-	mtgate_c_close(f->op);
-	su_free(f->s);
+	su_done(f->s, f->op);
 	free(f);
 	return 0;
 }

@@ -68,9 +68,19 @@ static int cur_record(shard *s, uint64_t number, uint32_t pid,
 		       : 1;
 }
 
-static uint32_t day_of(int64_t ms)
+/* The program's local day of ms (BILL-2 counts failures a day, in the
+ * program's time zone as its MT counts are): the number of the day its
+ * local midnight falls in, UTC days since 1970 (each local day gets its own;
+ * UTC when the zone cannot be read). */
+static uint32_t bill_day_of(const prog_version *p, int64_t ms)
 {
-	return ms <= 0 ? 0 : (uint32_t)(ms / DAY_MS);
+	period_span sp;
+
+	if (ms <= 0)
+		return 0;
+	if (period_span_at(p->tz_id, MTGATE_PERIOD_DAY, ms, &sp) < 0)
+		return (uint32_t)(ms / DAY_MS);
+	return (uint32_t)((sp.start_ms + DAY_MS / 2) / DAY_MS);
 }
 
 /* ---- double opt-in ------------------------------------------------------------------- */
@@ -199,12 +209,11 @@ void plan_confirm_record(change_plan *pl, int i, const cur_consent *c)
 int plan_bill_result(shard *s, const mtgate_change *chg, const prog_version *p,
 		     uint64_t hash, int64_t at, change_plan *pl)
 {
-	uint32_t today = day_of(at);
+	uint32_t today = bill_day_of(p, at);
 	codec_consent r;
 	cur_consent c;
 	int i, rc;
 
-	(void)p;
 	cur_of(s, chg->number, hash, chg->program, &c);
 	if ((rc = cur_record(s, chg->number, chg->program, &r)) <= 0)
 		return rc < 0 ? rc : MTGATE_ENOTPENDING;
@@ -250,7 +259,7 @@ int shard_bill_check(shard *s, uint64_t number, uint32_t pid, uint32_t amount,
 		*out = MTGATE_BILL_NOT_CONFIRMED; /* BILL-1 */
 	else if (amount > r.price_cents || terms_above(p, &r))
 		*out = MTGATE_BILL_PRICE_ABOVE_CONFIRMED; /* DOI-7 */
-	else if (r.bill_day == day_of(now) && r.bill_fails >= BILL_FAILS_MAX)
+	else if (r.bill_day == bill_day_of(p, now) && r.bill_fails >= BILL_FAILS_MAX)
 		*out = MTGATE_BILL_FAILED_ATTEMPTS_EXCEEDED; /* BILL-2 */
 	else
 		*out = MTGATE_BILL_ALLOW;

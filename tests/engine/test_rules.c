@@ -762,6 +762,29 @@ static void test_bill_2_three_failures_a_day(void **state)
 
 /* ---- bad input --------------------------------------------------------------------------- */
 
+/* BILL-2's day is the program's: failures at 23:30 local time are
+ * forgiven at 00:30 local, though the UTC day is still the same. */
+static void test_bill_2_the_day_is_the_programs(void **state)
+{
+	fx *f = *state;
+	mtgate_program_def d;
+	prog a;
+
+	define(f, &a, "VIDS", true, 500);
+	assert_int_equal(mtgate_program_get(f->eng, a.id, &d), 0);
+	d.tz = "+02:00";
+	assert_int_equal(mtgate_program_update(f->eng, &d), 0);
+	mo(f, "VIDS");
+	mo(f, "YES");
+	advance(f, 9 * TU_HOUR_MS + 30 * TU_MINUTE_MS); /* 23:30 local */
+	for (int i = 0; i < 3; i++)
+		bill_result(f, &a, false);
+	assert_int_equal(bill(f, &a, 500),
+			 MTGATE_BILL_FAILED_ATTEMPTS_EXCEEDED);
+	advance(f, TU_HOUR_MS); /* 00:30 local, 22:30 UTC */
+	assert_int_equal(bill(f, &a, 500), MTGATE_BILL_ALLOW);
+}
+
 static void test_rules_mo_bad_input(void **state)
 {
 	fx *f = *state;
@@ -820,6 +843,7 @@ int main(void)
 		T(test_doi_9_reminders_every_30_days),
 		T(test_bill_1_confirmed_price_only),
 		T(test_bill_2_three_failures_a_day),
+		T(test_bill_2_the_day_is_the_programs),
 		T(test_rules_mo_bad_input),
 	};
 

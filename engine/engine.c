@@ -660,6 +660,7 @@ static void engine_free(mtgate_engine *eng)
 		programs_free(eng);
 	if (eng->scs != NULL)
 		shortcodes_free(eng);
+	audit_close(eng);
 	if (eng->db.rdb != NULL)
 		db_close(&eng->db);
 	free(eng->path);
@@ -722,7 +723,8 @@ int mtgate_engine_open(const mtgate_options *opts, mtgate_engine **out)
 	if ((rc = programs_init(eng)) < 0 || (rc = shortcodes_init(eng)) < 0 ||
 	    (rc = db_open(&eng->db, eng->path, eng->opts.log,
 			  eng->opts.log_ctx)) < 0 ||
-	    (rc = engine_recover(eng)) < 0 || (rc = committer_start(eng)) < 0)
+	    (rc = audit_open(eng)) < 0 || (rc = engine_recover(eng)) < 0 ||
+	    (rc = committer_start(eng)) < 0)
 		goto fail;
 	if (!opts->external_owners && (rc = start_owners(eng)) < 0)
 		goto fail;

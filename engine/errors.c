@@ -198,3 +198,20 @@ const char *mtgate_reason_carrier_status(mtgate_reason r)
 		return "Not Sent:Msg Limit Exceeded";
 	return "Not Sent:No Opt-In";
 }
+
+/* ---- the audit trail's names -------------------------------------------------- */
+
+const char *mtgate_audit_state_name(unsigned s)
+{
+	static const char *const names[MTGATE_AUDIT_STATE_MAX] = {
+		"NONE", "OPTED_IN", "OPTED_OUT", "PENDING", "VOIDED"};
+	return s < MTGATE_AUDIT_STATE_MAX ? names[s] : "?";
+}
+
+const char *mtgate_audit_cause_name(unsigned c)
+{
+	static const char *const names[MTGATE_CAUSE_MAX] = {
+		"",       "CONFIRMED", "DECLINED",
+		"FAILED", "EXPIRED",   "SCOPE_TIMEOUT"};
+	return c < MTGATE_CAUSE_MAX ? names[c] : "?";
+}

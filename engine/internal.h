@@ -155,7 +155,13 @@ typedef struct committer {
 	rocksdb_writebatch_t *wb;
 	struct commit_put *puts; /* this turn's puts, sorted before writing */
 	size_t n_puts, puts_cap;
-	void *scratch;         /* encoded counter log chunks of this turn */
+	void *scratch;        /* encoded counter log chunks of this turn,
+				* and the arena's blocks */
+	unsigned char *arena; /* this turn's feed puts (arena_alloc) */
+	size_t arena_left;
+	uint64_t audit_seq; /* the newest audit seq assigned (committer
+			     * thread; set at open) */
+	_Atomic uint64_t audit_seq_pub; /* audit_seq once durable */
 	unsigned char *resets; /* this turn's counter resets, not yet a chunk */
 	size_t n_resets, resets_cap;
 
@@ -252,6 +258,12 @@ struct mtgate_engine {
 	uint32_t next_sc_id;
 	sc_version *sc_versions;
 	u64map sc_index; /* hash(code) -> id */
+
+	/* audit.c: each tenant's feed delivery (feed calls only) */
+	pthread_mutex_t feed_lock;
+	bool feed_lock_ok;
+	struct feed_state *feeds;
+	size_t n_feeds, feeds_cap;
 };
 
 static inline const sc_version *sc_get(mtgate_engine *eng, uint32_t id)
@@ -289,6 +301,10 @@ void shard_wake(shard *s);
 int engine_put_durable(mtgate_engine *eng, enum db_cf cf, const void *key,
 		       size_t klen, const void *val, size_t vlen);
 int64_t mono_ms(void);
+
+/* audit.c: the newest audit seq from storage, the feed's lock. */
+int audit_open(mtgate_engine *eng);
+void audit_close(mtgate_engine *eng);
 
 /* committer.c */
 int committer_start(mtgate_engine *eng);

@@ -403,3 +403,122 @@ int codec_scope_decode(const char *v, size_t len, codec_scope *sc,
 	sc->has_asked = true;
 	return 0;
 }
+
+/* ---- the audit trail ------------------------------------------------------------ */
+
+void codec_key_audit(unsigned char out[CODEC_KEY_AUDIT], uint64_t number,
+		     int64_t at_ms, uint64_t seq)
+{
+	be64(out, number);
+	be64(out + 8, at_ms < 0 ? 0 : (uint64_t)at_ms);
+	be64(out + 16, seq);
+}
+
+void codec_key_audit_set_seq(unsigned char key[CODEC_KEY_AUDIT], uint64_t seq)
+{
+	be64(key + 16, seq);
+}
+
+int codec_key_audit_decode(const char *k, size_t len, uint64_t *number,
+			   int64_t *at_ms, uint64_t *seq)
+{
+	const unsigned char *p = (const unsigned char *)k;
+
+	if (len != CODEC_KEY_AUDIT)
+		return MTGATE_ECORRUPT;
+	*number = rd_be64(p);
+	*at_ms = (int64_t)rd_be64(p + 8);
+	*seq = rd_be64(p + 16);
+	return 0;
+}
+
+void codec_key_feed(unsigned char out[CODEC_KEY_FEED], uint32_t tenant,
+		    uint64_t seq)
+{
+	be32(out, tenant);
+	be64(out + 4, seq);
+}
+
+int codec_key_feed_decode(const char *k, size_t len, uint32_t *tenant,
+			  uint64_t *seq)
+{
+	const unsigned char *p = (const unsigned char *)k;
+
+	if (len != CODEC_KEY_FEED)
+		return MTGATE_ECORRUPT;
+	*tenant = rd_be32(p);
+	*seq = rd_be64(p + 4);
+	return 0;
+}
+
+uint32_t codec_audit_tenant(const unsigned char *v)
+{
+	return rd_le32(v + 1);
+}
+
+size_t codec_audit_encode(unsigned char *out, const mtgate_audit_rec *r)
+{
+	size_t sl = strlen(r->source);
+
+	out[0] = CODEC_VERSION;
+	le32(out + 1, r->tenant);
+	le32(out + 5, r->program);
+	out[9] = r->old_state;
+	out[10] = r->new_state;
+	out[11] = r->channel;
+	out[12] = r->voided_by;
+	out[13] = r->cause;
+	le32(out + 14, r->actor);
+	le64(out + 18, (uint64_t)r->changed_at_ms);
+	out[26] = (unsigned char)sl;
+	out[27] = 0;
+	memcpy(out + CODEC_AUDIT_FIXED, r->source, sl);
+	return CODEC_AUDIT_FIXED + sl;
+}
+
+int codec_audit_decode(const char *v, size_t len, mtgate_audit_rec *r)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (len < CODEC_AUDIT_FIXED || p[0] != CODEC_VERSION ||
+	    len != (size_t)CODEC_AUDIT_FIXED + p[26] ||
+	    p[9] >= MTGATE_AUDIT_STATE_MAX || p[10] >= MTGATE_AUDIT_STATE_MAX ||
+	    p[11] >= MTGATE_CHANNEL_MAX || p[12] >= MTGATE_DEACT_MAX ||
+	    p[13] >= MTGATE_CAUSE_MAX)
+		return MTGATE_ECORRUPT;
+	r->tenant = rd_le32(p + 1);
+	r->program = rd_le32(p + 5);
+	r->old_state = p[9];
+	r->new_state = p[10];
+	r->channel = p[11];
+	r->voided_by = p[12];
+	r->cause = p[13];
+	r->actor = rd_le32(p + 14);
+	r->changed_at_ms = (int64_t)rd_le64(p + 18);
+	memcpy(r->source, p + CODEC_AUDIT_FIXED, p[26]);
+	r->source[p[26]] = '\0';
+	return 0;
+}
+
+int codec_feed_decode(const char *v, size_t len, mtgate_audit_rec *r)
+{
+	if (len < CODEC_KEY_AUDIT ||
+	    codec_key_audit_decode(v, CODEC_KEY_AUDIT, &r->number, &r->at_ms,
+				   &r->seq) < 0)
+		return MTGATE_ECORRUPT;
+	return codec_audit_decode(v + CODEC_KEY_AUDIT, len - CODEC_KEY_AUDIT,
+				  r);
+}
+
+void codec_u64_encode(unsigned char out[8], uint64_t v)
+{
+	le64(out, v);
+}
+
+int codec_u64_decode(const char *v, size_t len, uint64_t *out)
+{
+	if (len != 8)
+		return MTGATE_ECORRUPT;
+	*out = rd_le64((const unsigned char *)v);
+	return 0;
+}

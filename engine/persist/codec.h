@@ -10,7 +10,9 @@
  *   consents        number u64, program u32       codec_consent
  *   counters        seq u64                       counter log chunk
  *   deactivations   number u64                    codec_deact
- *   audit           reserved (number, time, seq)  -
+ *   audit           number u64, at u64, seq u64   codec_audit
+ *   feed            tenant u32, seq u64           audit key + codec_audit
+ *                   tenant u32, 0 u64             acknowledged seq u64
  */
 #ifndef MTGATE_PERSIST_CODEC_H
 #define MTGATE_PERSIST_CODEC_H
@@ -137,6 +139,44 @@ size_t codec_deact_encode(unsigned char *out, uint8_t reason, int64_t at_ms,
 			  const char *source, size_t source_len);
 int codec_deact_decode(const char *v, size_t len, uint8_t *reason,
 		       int64_t *at_ms);
+
+/*
+ * The audit trail (AUD-1). One record per change of a consent's state, in
+ * the "audit" family under (number, at, seq) and again in the "feed"
+ * family under (tenant, seq), its value prefixed with the audit key. seq
+ * is assigned by the committer, in the order changes become durable: the
+ * owner writes the audit key with seq 0 and the committer fills it in
+ * (codec_key_audit_set_seq). The feed key (tenant, 0) holds the tenant's
+ * acknowledged position. The newest seq is kept under CODEC_META_AUDIT_SEQ
+ * in the default family, written with every batch that assigns one.
+ *
+ * value: ver u8, tenant u32, program u32, old u8, new u8, channel u8,
+ * voided_by u8, cause u8, actor u32, changed_at i64, source_len u8, source
+ */
+#define CODEC_KEY_AUDIT      24
+#define CODEC_KEY_FEED       12
+#define CODEC_AUDIT_FIXED    28
+#define CODEC_AUDIT_MAX      (CODEC_AUDIT_FIXED + MTGATE_SOURCE_MAX)
+#define CODEC_META_AUDIT_SEQ "audit_seq"
+
+void codec_key_audit(unsigned char out[CODEC_KEY_AUDIT], uint64_t number,
+		     int64_t at_ms, uint64_t seq);
+void codec_key_audit_set_seq(unsigned char key[CODEC_KEY_AUDIT], uint64_t seq);
+int codec_key_audit_decode(const char *k, size_t len, uint64_t *number,
+			   int64_t *at_ms, uint64_t *seq);
+void codec_key_feed(unsigned char out[CODEC_KEY_FEED], uint32_t tenant,
+		    uint64_t seq);
+int codec_key_feed_decode(const char *k, size_t len, uint32_t *tenant,
+			  uint64_t *seq);
+/* The tenant of an encoded audit value (len checked by the caller). */
+uint32_t codec_audit_tenant(const unsigned char *v);
+/* r's fields but seq, at_ms and number (they are the key). */
+size_t codec_audit_encode(unsigned char *out, const mtgate_audit_rec *r);
+int codec_audit_decode(const char *v, size_t len, mtgate_audit_rec *r);
+/* A feed value: the audit key, then the audit value. Fills every field. */
+int codec_feed_decode(const char *v, size_t len, mtgate_audit_rec *r);
+void codec_u64_encode(unsigned char out[8], uint64_t v);
+int codec_u64_decode(const char *v, size_t len, uint64_t *out);
 
 /* Program: every field of def. The encoded form is malloc'd into *out
  * (caller frees) with its length in *len. */

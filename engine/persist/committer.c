@@ -113,10 +113,65 @@ static int resets_reserve(committer *c, size_t n)
 	return 0;
 }
 
-static int add_change(committer *c, const pend *p)
+/* n bytes that live until this turn's write is done (scratch_free). */
+#define ARENA_BLOCK (256u << 10)
+static unsigned char *arena_alloc(committer *c, size_t n)
 {
-	const unsigned char *b = p->buf;
-	int rc = puts_reserve(c, c->n_puts + p->n_puts);
+	unsigned char *m;
+
+	if (n > c->arena_left) {
+		size_t sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+		m = malloc(sizeof(void *) + sz);
+		if (m == NULL)
+			return NULL;
+		*(void **)m = c->scratch;
+		c->scratch = m;
+		c->arena = m + sizeof(void *);
+		c->arena_left = sz;
+	}
+	m = c->arena;
+	c->arena += n;
+	c->arena_left -= n;
+	return m;
+}
+
+/*
+ * An audit put of a change (AUD-1): the committer gives it the next seq
+ * (in the key, which the owner wrote with seq 0) and adds the same record
+ * to the tenant's feed under (tenant, seq). Assigning seqs here, in write
+ * order, makes the feed order the order changes became durable: a reader
+ * never sees seq n + 1 without n.
+ */
+static int add_audit(committer *c, commit_put *u, unsigned char *key)
+{
+	uint64_t seq = ++c->audit_seq;
+	commit_put *f;
+	unsigned char *m;
+
+	MTG_ASSERT(u->klen == CODEC_KEY_AUDIT && u->vlen >= CODEC_AUDIT_FIXED);
+	codec_key_audit_set_seq(key, seq);
+	m = arena_alloc(c, CODEC_KEY_FEED + CODEC_KEY_AUDIT + u->vlen);
+	if (m == NULL)
+		return MTGATE_ENOMEM;
+	codec_key_feed(m, codec_audit_tenant(u->val), seq);
+	memcpy(m + CODEC_KEY_FEED, key, CODEC_KEY_AUDIT);
+	memcpy(m + CODEC_KEY_FEED + CODEC_KEY_AUDIT, u->val, u->vlen);
+	f = &c->puts[c->n_puts];
+	*f = (commit_put){m,
+			  m + CODEC_KEY_FEED,
+			  (uint32_t)c->n_puts,
+			  DB_CF_FEED,
+			  CODEC_KEY_FEED,
+			  (uint16_t)(CODEC_KEY_AUDIT + u->vlen),
+			  0};
+	c->n_puts++;
+	return 0;
+}
+
+static int add_change(committer *c, pend *p)
+{
+	unsigned char *b = p->buf;
+	int rc = puts_reserve(c, c->n_puts + 2 * (size_t)p->n_puts);
 
 	if (rc < 0)
 		return rc;
@@ -140,6 +195,9 @@ static int add_change(committer *c, const pend *p)
 			continue;
 		}
 		u->ord = (uint32_t)c->n_puts++;
+		if (u->cf == DB_CF_AUDIT &&
+		    (rc = add_audit(c, u, b - u->klen - u->vlen)) < 0)
+			return rc;
 	}
 	MTG_ASSERT(b == p->buf + p->buf_len);
 	return 0;
@@ -217,6 +275,8 @@ static int add_counters(committer *c, const ctr_batch *cb)
 
 static void scratch_free(committer *c)
 {
+	c->arena = NULL;
+	c->arena_left = 0;
 	while (c->scratch != NULL) {
 		void *next = *(void **)c->scratch;
 		free(c->scratch);
@@ -291,6 +351,27 @@ static void rewrite_written(mtgate_engine *eng)
 	rewrite_maybe_start(eng);
 }
 
+/* The newest seq, with the batch that assigned it. */
+static int add_audit_seq(committer *c)
+{
+	static const char key[] = CODEC_META_AUDIT_SEQ;
+	unsigned char *m = arena_alloc(c, 8);
+	int rc = puts_reserve(c, c->n_puts + 1);
+
+	if (m == NULL || rc < 0)
+		return MTGATE_ENOMEM;
+	codec_u64_encode(m, c->audit_seq);
+	c->puts[c->n_puts] = (commit_put){(const unsigned char *)key,
+					  m,
+					  (uint32_t)c->n_puts,
+					  DB_CF_DEFAULT,
+					  sizeof(key) - 1,
+					  8,
+					  0};
+	c->n_puts++;
+	return 0;
+}
+
 /* Sort the turn's puts and write them as one batch. */
 static int write_puts(mtgate_engine *eng, bool sync)
 {
@@ -354,6 +435,7 @@ static void commit_turn(mtgate_engine *eng, commit_item *fifo)
 	uint64_t nchanges = 0, nctr = 0, n = 0;
 	int rc = atomic_load(&eng->write_error);
 	commit_item *rest = NULL;
+	uint64_t audit_seq0 = c->audit_seq;
 
 	for (commit_item *it = fifo; it != NULL; it = it->next) {
 		if (++n == COMMIT_BATCH_MAX) {
@@ -383,6 +465,8 @@ static void commit_turn(mtgate_engine *eng, commit_item *fifo)
 		}
 		if (rc == 0)
 			rc = close_resets(c);
+		if (rc == 0 && c->audit_seq != audit_seq0)
+			rc = add_audit_seq(c);
 		if (rc == 0)
 			rc = write_puts(eng, sync);
 		scratch_free(c);
@@ -394,6 +478,8 @@ static void commit_turn(mtgate_engine *eng, commit_item *fifo)
 			       "writes are refused from now on");
 		} else {
 			rewrite_written(eng);
+			atomic_store_explicit(&c->audit_seq_pub, c->audit_seq,
+					      memory_order_release);
 			atomic_fetch_add(&c->commits, 1);
 			atomic_fetch_add(&c->changes, nchanges);
 			atomic_fetch_add(&c->ctr_flushes, nctr);

@@ -6,7 +6,7 @@
 
 static const char *const cf_names[DB_CF_MAX] = {
 	"default", "programs", "consents",   "counters", "deactivations",
-	"audit",   "tenants",  "shortcodes", "scopes",
+	"audit",   "tenants",  "shortcodes", "scopes",   "feed",
 };
 
 void db_log(db *d, const char *what, const char *detail)

@@ -21,11 +21,12 @@ enum db_cf {
 	DB_CF_CONSENTS,
 	DB_CF_COUNTERS,
 	DB_CF_DEACT,
-	DB_CF_AUDIT, /* reserved for the audit log */
+	DB_CF_AUDIT, /* the audit trail: number, at, seq (codec.h) */
 	DB_CF_TENANTS,
 	DB_CF_SHORTCODES, /* short code -> id, help text */
 	DB_CF_SCOPES,     /* number, short code id -> scope question, last
 			   * opt-out (engine/store/shard.c) */
+	DB_CF_FEED,       /* the change feed: tenant, seq (codec.h) */
 	DB_CF_MAX
 };
 

@@ -141,7 +141,8 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 #define HELLO_REQ(X) X(U16, version) X(U16, key_len)
 #define HELLO_RESP(X)                                                          \
 	X(U32, credential)                                                     \
-	X(U8, role) X(U8, test_clock) X(U16, threads) X(U32, frame_body_max)   \
+	X(U8, role)                                                            \
+	X(U8, test_clock) X(U16, threads) X(U32, frame_body_max)               \
 		X(U32, batch_max)
 #define GATE_REQ(X)   X(U64, number) X(U32, program) X(U8, mode) X(PAD, pad)
 #define GATE_RESP(X)  X(U8, reason) X(PAD, pad)
@@ -149,8 +150,8 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 #define BATCH_RESP(X) X(U32, count) X(U32, pad)
 #define OPTIN_REQ(X)                                                           \
 	X(U64, number)                                                         \
-	X(U32, program) X(U8, channel) X(U8, pad) X(U16, source_len)           \
-		X(I64, at_ms)
+	X(U32, program)                                                        \
+	X(U8, channel) X(U8, pad) X(U16, source_len) X(I64, at_ms)
 #define OPTOUT_REQ(X)                                                          \
 	X(U64, number)                                                         \
 	X(U32, program) X(U8, channel) X(U8, sc_len) X(U16, source_len)
@@ -163,13 +164,15 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 	X(U8, deact_reason) X(PAD, pad) X(U32, count) X(I64, deact_at_ms)
 #define CONSENT_REC(X)                                                         \
 	X(U32, program)                                                        \
-	X(U8, state) X(U8, channel) X(U8, voided_by) X(U8, pad)                \
-		X(I64, changed_at_ms) X(U32, used) X(U32, limit)               \
-			X(U16, source_len) X(U16, pad2) X(U32, pad3)
+	X(U8, state)                                                           \
+	X(U8, channel) X(U8, voided_by) X(U8, pad) X(I64, changed_at_ms)       \
+		X(U32, used) X(U32, limit) X(U16, source_len) X(U16, pad2)     \
+			X(U32, pad3)
 #define PROGRAM_REC(X)                                                         \
 	X(U32, id)                                                             \
-	X(U32, tenant) X(U8, kind) X(U8, period) X(U8, double_opt_in)          \
-		X(U8, pad) X(U32, limit) X(U32, price_cents) X(U8, interval)   \
+	X(U32, tenant)                                                         \
+	X(U8, kind) X(U8, period) X(U8, double_opt_in) X(U8, pad)              \
+		X(U32, limit) X(U32, price_cents) X(U8, interval)              \
 			X(U8, allow_pos) X(U16, pad2)
 #define PROGRAM_GET_REQ(X)   X(U32, id) X(U8, sc_len) X(U8, kw_len) X(U16, pad)
 #define PROGRAM_LIST_REQ(X)  X(U32, after_id) X(U32, max)
@@ -195,6 +198,41 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 #define BILL_CHECK_RESP(X) X(U8, reason) X(PAD, pad)
 #define BILL_RESULT_REQ(X) X(U64, number) X(U32, program) X(U8, ok) X(PAD, pad)
 #define SHORTCODE_REQ(X)   X(U8, sc_len) X(U8, pad) X(U16, help_len)
+#define IMPORT_REQ(X)      X(U32, count) X(U32, pad)
+#define IMPORT_ROW(X)                                                          \
+	X(U64, number)                                                         \
+	X(U32, program)                                                        \
+	X(U8, channel) X(U8, pad) X(U16, source_len) X(I64, at_ms)
+#define BULK_RESP(X)                                                           \
+	X(U32, count) X(U32, changed) X(U32, unchanged) X(U32, rejected)
+#define DEACT_LIST_REQ(X)                                                      \
+	X(U32, count) X(U8, reason) X(U8, pad) X(U16, source_len)
+#define DEACT_ENTRY(X) X(U64, number) X(I64, at_ms)
+#define AUDIT_REQ(X)   X(U64, number) X(U32, skip) X(U32, max)
+#define AUDIT_RESP(X)  X(U32, count) X(U32, more)
+#define AUDIT_REC(X)                                                           \
+	X(U64, seq)                                                            \
+	X(I64, at_ms)                                                          \
+	X(U64, number) X(I64, changed_at_ms) X(U32, program) X(U32, actor)     \
+		X(U8, old_state) X(U8, new_state) X(U8, channel)               \
+			X(U8, voided_by) X(U8, cause) X(U8, pad)               \
+				X(U16, source_len)
+#define EXPORT_REQ(X)  X(U32, program) X(U32, max) X(U64, after_number)
+#define EXPORT_RESP(X) X(U32, count) X(U32, more) X(U64, next_after)
+#define EXPORT_REC(X)                                                          \
+	X(U64, number)                                                         \
+	X(I64, changed_at_ms)                                                  \
+	X(U8, channel) X(U8, pad) X(U16, source_len) X(U32, pad2)
+#define SUMMARY_REQ(X)  X(I64, day_ms)
+#define SUMMARY_RESP(X) X(U32, count) X(U32, pad) X(I64, day_start_ms)
+#define SUMMARY_REC(X)                                                         \
+	X(U32, program)                                                        \
+	X(U32, opted_in)                                                       \
+	X(U32, opted_out) X(U32, pending) X(U32, voided) X(U32, day_optins)    \
+		X(U32, day_optouts) X(U32, day_other)
+#define FEED_READ_REQ(X) X(U64, from) X(U32, max) X(U32, pad)
+#define FEED_RESP(X)     X(U32, count) X(U32, pad) X(U64, next)
+#define FEED_ACK_REQ(X)  X(U64, position)
 
 PROTO_CODEC_DEF(hello_req, HELLO_REQ)
 PROTO_CODEC_DEF(hello_resp, HELLO_RESP)
@@ -229,14 +267,32 @@ PROTO_CODEC_DEF(bill_check_req, BILL_CHECK_REQ)
 PROTO_CODEC_DEF(bill_check_resp, BILL_CHECK_RESP)
 PROTO_CODEC_DEF(bill_result_req, BILL_RESULT_REQ)
 PROTO_CODEC_DEF(shortcode_req, SHORTCODE_REQ)
+PROTO_CODEC_DEF(import_req, IMPORT_REQ)
+PROTO_CODEC_DEF(import_row, IMPORT_ROW)
+PROTO_CODEC_DEF(bulk_resp, BULK_RESP)
+PROTO_CODEC_DEF(deact_list_req, DEACT_LIST_REQ)
+PROTO_CODEC_DEF(deact_entry, DEACT_ENTRY)
+PROTO_CODEC_DEF(audit_req, AUDIT_REQ)
+PROTO_CODEC_DEF(audit_resp, AUDIT_RESP)
+PROTO_CODEC_DEF(audit_rec, AUDIT_REC)
+PROTO_CODEC_DEF(export_req, EXPORT_REQ)
+PROTO_CODEC_DEF(export_resp, EXPORT_RESP)
+PROTO_CODEC_DEF(export_rec, EXPORT_REC)
+PROTO_CODEC_DEF(summary_req, SUMMARY_REQ)
+PROTO_CODEC_DEF(summary_resp, SUMMARY_RESP)
+PROTO_CODEC_DEF(summary_rec, SUMMARY_REC)
+PROTO_CODEC_DEF(feed_read_req, FEED_READ_REQ)
+PROTO_CODEC_DEF(feed_resp, FEED_RESP)
+PROTO_CODEC_DEF(feed_ack_req, FEED_ACK_REQ)
 
 /* ---- the header ----------------------------------------------------------------- */
 
 #define HEADER(X)                                                              \
 	X(U16, magic)                                                          \
 	X(U8, version)                                                         \
-	X(U8, opcode) X(U16, flags) X(U16, status) X(U64, tag)                 \
-		X(U32, body_len) X(U32, reserved)
+	X(U8, opcode)                                                          \
+	X(U16, flags) X(U16, status) X(U64, tag) X(U32, body_len)              \
+		X(U32, reserved)
 
 void proto_header_enc(uint8_t out[MTGATE_PROTO_HEADER_LEN],
 		      const mtgate_wire_header *v)

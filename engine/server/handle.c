@@ -25,7 +25,7 @@
 
 /* ---- ops ------------------------------------------------------------------------------ */
 
-enum op_kind { OP_GATE = 1, OP_CHANGE, OP_MO };
+enum op_kind { OP_GATE = 1, OP_CHANGE, OP_MO, OP_EXT };
 
 typedef struct srv_batch srv_batch;
 
@@ -62,6 +62,9 @@ struct srv_op {
 	const char *text;
 	size_t text_len;
 	mtgate_mo_result *mo;
+	/* OP_EXT: another handler file's work (srv_op_new) */
+	void *arg;
+	void (*finish)(srv_op *op);
 };
 
 /* A GATE or GATE_BATCH whose parts are spread over threads. */
@@ -312,6 +315,8 @@ void srv_op_finish(srv_thread *th, srv_op *op)
 	(void)th;
 	if (op->kind == OP_GATE)
 		gate_part_done(op);
+	else if (op->kind == OP_EXT)
+		op->finish(op);
 	else if (op->kind == OP_MO)
 		mo_reply(op);
 	else
@@ -339,6 +344,56 @@ static void op_dispatch(srv_conn *c, srv_op *op, mtgate_task_fn fn)
 			srv_op_finish(c->th, op);
 		}
 	}
+}
+
+/* ---- ops for other handler files ----------------------------------------------------- */
+
+srv_op *srv_op_new(srv_conn *c, unsigned shard, void *arg,
+		   void (*finish)(srv_op *op))
+{
+	srv_op *op = calloc(1, sizeof(*op));
+
+	if (op == NULL)
+		return NULL;
+	op->kind = OP_EXT;
+	op->c = c;
+	op->home = c->th;
+	op->shard = shard;
+	op->tenant = c->tenant;
+	op->arg = arg;
+	op->finish = finish;
+	return op;
+}
+
+void *srv_op_arg(srv_op *op)
+{
+	return op->arg;
+}
+
+int srv_op_status(srv_op *op)
+{
+	return op->first_err;
+}
+
+void srv_op_post(srv_conn *c, srv_op *op, mtgate_task_fn run)
+{
+	op_dispatch(c, op, run);
+}
+
+void srv_op_return(srv_op *op)
+{
+	op_return(owner_of(op->home->s, op->shard), op);
+}
+
+void srv_op_free(srv_op *op)
+{
+	free(op);
+}
+
+/* The credential id of c, for the audit trail: 0 the operator. */
+uint32_t srv_actor(const srv_conn *c)
+{
+	return c->tenant == MTGATE_TENANT_ANY ? 0 : c->tenant;
 }
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -646,7 +701,8 @@ static srv_op *change_new(srv_conn *c, const mtgate_wire_header *h,
 	for (uint32_t i = 0; i < n_chg; i++)
 		op->chg[i] =
 			(mtgate_change){.number = number,
-					.source = src_len ? op->source : NULL};
+					.source = src_len ? op->source : NULL,
+					.actor = srv_actor(c)};
 	return op;
 }
 
@@ -805,6 +861,7 @@ void srv_change_submit(srv_conn *c, const mtgate_wire_header *h,
 		return;
 	op->chg[0] = *chg;
 	op->chg[0].source = src_len ? op->source : NULL;
+	op->chg[0].actor = srv_actor(c);
 	op->answer_text = answer_text;
 	c->inflight++;
 	op_dispatch(c, op, change_run);
@@ -917,6 +974,25 @@ void srv_handle(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
 		return;
 	case MTGATE_OPC_SHORTCODE_SET:
 		srv_do_shortcode_set(c, h, b);
+		return;
+	case MTGATE_OPC_IMPORT:
+	case MTGATE_OPC_DEACT_LIST:
+		srv_do_bulk(c, h, b);
+		return;
+	case MTGATE_OPC_AUDIT:
+		srv_do_audit(c, h, b);
+		return;
+	case MTGATE_OPC_EXPORT:
+		srv_do_export(c, h, b);
+		return;
+	case MTGATE_OPC_SUMMARY:
+		srv_do_summary(c, h, b);
+		return;
+	case MTGATE_OPC_FEED_READ:
+		srv_do_feed_read(c, h, b);
+		return;
+	case MTGATE_OPC_FEED_ACK:
+		srv_do_feed_ack(c, h, b);
 		return;
 	default:
 		srv_reply_error(c, opc, h->tag, MTGATE_ST_BAD_OPCODE,

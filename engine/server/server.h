@@ -225,6 +225,32 @@ void srv_change_submit(srv_conn *c, const mtgate_wire_header *h,
 void srv_mo_submit(srv_conn *c, const mtgate_wire_header *h, uint64_t number,
 		   const char *sc, const uint8_t *text, size_t len);
 
+/* handle.c: an op for another handler file's own work. run (given to
+ * srv_op_post) runs on the owner of shard and ends with srv_op_return;
+ * finish then runs on c's thread and frees the op (srv_op_free). When the
+ * post fails, finish runs at once with srv_op_status < 0. */
+srv_op *srv_op_new(srv_conn *c, unsigned shard, void *arg,
+		   void (*finish)(srv_op *op));
+void *srv_op_arg(srv_op *op);
+int srv_op_status(srv_op *op);
+void srv_op_post(srv_conn *c, srv_op *op, mtgate_task_fn run);
+void srv_op_return(srv_op *op);
+void srv_op_free(srv_op *op);
+/* The credential id of c for the audit trail: 0 the operator. */
+uint32_t srv_actor(const srv_conn *c);
+
+/* bulk.c: IMPORT and DEACT_LIST (spread over the owners, answered once
+ * durable), AUDIT, EXPORT, SUMMARY, FEED_READ, FEED_ACK (read storage on
+ * the connection's thread). */
+void srv_do_bulk(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+void srv_do_audit(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+void srv_do_export(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+void srv_do_summary(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
+void srv_do_feed_read(srv_conn *c, const mtgate_wire_header *h,
+		      const uint8_t *b);
+void srv_do_feed_ack(srv_conn *c, const mtgate_wire_header *h,
+		     const uint8_t *b);
+
 /* admin.c: the handlers of QUERY, PROGRAM_*, TENANT_ADD, STATS, CLOCK. */
 void srv_do_query(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
 void srv_do_program_put(srv_conn *c, const mtgate_wire_header *h,

@@ -129,6 +129,7 @@ void plan_init(change_plan *pl)
 	pl->scope.on = false;
 	pl->deact = 0;
 	pl->outcome = 0;
+	pl->actor = 0;
 }
 
 int plan_consent(change_plan *pl, uint32_t pid, const cur_consent *cur,
@@ -150,6 +151,7 @@ int plan_consent(change_plan *pl, uint32_t pid, const cur_consent *cur,
 	e->granted = cur->granted;
 	e->changed_at_ms = at_ms;
 	pl->put[pl->n] = put;
+	pl->old[pl->n] = (uint8_t)cur->mem_state;
 	memset(r, 0, sizeof(*r));
 	r->state = (uint8_t)plan_api_state(mem_state);
 	r->channel = (uint8_t)channel;
@@ -337,7 +339,10 @@ static int plan_deactivate(shard *s, const mtgate_change *chg, int64_t at_ms,
 		const codec_consent *r = &all.rec[i];
 		bool live = r->state == MTGATE_STATE_OPTED_IN ||
 			    r->state == MTGATE_STATE_PENDING;
-		cur_consent c = {.granted = r->granted};
+		cur_consent c = {.granted = r->granted,
+				 .mem_state = r->state == MTGATE_STATE_OPTED_IN
+						      ? STORE_ST_IN
+						      : STORE_ST_PENDING};
 		int k;
 		if (!live || r->changed_at_ms > at_ms)
 			continue;
@@ -373,7 +378,8 @@ static void put_bytes(unsigned char **w, unsigned cf, const void *k,
 static size_t pend_bytes_max(const change_plan *pl)
 {
 	return pl->n * (4 + CODEC_KEY_CONSENT + CODEC_CONSENT_MAX + 4 +
-			CODEC_CTRLOG_ENTRY) +
+			CODEC_CTRLOG_ENTRY + 4 + CODEC_KEY_AUDIT +
+			CODEC_AUDIT_MAX) +
 	       (pl->deact ? 4 + CODEC_KEY_NUMBER + CODEC_DEACT_MAX : 0) +
 	       (pl->scope.on ? 4 + CODEC_KEY_CONSENT +
 				       CODEC_SCOPE_MAX(pl->scope.n_lastout,
@@ -381,11 +387,51 @@ static size_t pend_bytes_max(const change_plan *pl)
 			     : 0);
 }
 
-static void pend_puts(pend *p, uint64_t number, const change_plan *pl,
+/* The audit state of a memory state and the record's voided_by. */
+static uint8_t audit_state(unsigned mem_state)
+{
+	static const uint8_t map[STORE_ST_MAX] = {
+		[STORE_ST_NONE] = MTGATE_AUDIT_NONE,
+		[STORE_ST_IN] = MTGATE_AUDIT_OPTED_IN,
+		[STORE_ST_OUT] = MTGATE_AUDIT_OPTED_OUT,
+		[STORE_ST_PENDING] = MTGATE_AUDIT_PENDING,
+		[STORE_ST_VOID] = MTGATE_AUDIT_VOIDED,
+	};
+	MTG_ASSERT(mem_state < STORE_ST_MAX);
+	return map[mem_state];
+}
+
+/* Effect i's audit record (AUD-1), its seq left for the committer. */
+static void put_audit(mtgate_engine *eng, unsigned char **w, uint64_t number,
+		      const change_plan *pl, uint32_t i, int64_t now)
+{
+	static _Thread_local mtgate_audit_rec a;
+	unsigned char key[CODEC_KEY_AUDIT], val[CODEC_AUDIT_MAX];
+	const codec_consent *r = &pl->rec[i];
+	const prog_version *p = prog_get(eng, pl->eff[i].key);
+
+	a.tenant = p ? p->def.tenant : 0;
+	a.program = pl->eff[i].key;
+	a.old_state = audit_state(pl->old[i]);
+	a.new_state = audit_state(pl->eff[i].mem_state);
+	a.channel = r->channel;
+	a.voided_by = r->voided_by;
+	a.cause = r->cause;
+	a.actor = pl->actor;
+	a.changed_at_ms = r->changed_at_ms;
+	memcpy(a.source, r->source, r->source_len);
+	a.source[r->source_len] = '\0';
+	codec_key_audit(key, number, now, 0);
+	put_bytes(w, DB_CF_AUDIT, key, CODEC_KEY_AUDIT, val,
+		  (unsigned)codec_audit_encode(val, &a));
+}
+
+static void pend_puts(shard *s, pend *p, uint64_t number, const change_plan *pl,
 		      const char *source)
 {
 	unsigned char *w = p->buf, key[CODEC_KEY_CONSENT],
 		      val[CODEC_CONSENT_MAX];
+	int64_t now = 0;
 
 	for (uint32_t i = 0; i < pl->n; i++) {
 		const pend_effect *e = &pl->eff[i];
@@ -396,6 +442,12 @@ static void pend_puts(pend *p, uint64_t number, const change_plan *pl,
 			  (unsigned)codec_consent_encode(val, &pl->rec[i]));
 		p->n_puts++;
 		p->consents++;
+		if (pl->old[i] != e->mem_state) {
+			if (now == 0)
+				now = mtgate_now(s->eng);
+			put_audit(s->eng, &w, number, pl, i, now);
+			p->n_puts++;
+		}
 		if (e->reset_count) {
 			/* The next owner of the number starts from zero, and
 			 * a restart must not bring the old count back: a zero
@@ -483,7 +535,7 @@ static pend *pend_build(shard *s, uint64_t number, const change_plan *pl,
 	p->effects = (pend_effect *)p->mem;
 	memcpy(p->effects, pl->eff, eff_bytes);
 	p->buf = p->mem + eff_bytes;
-	pend_puts(p, number, pl, source);
+	pend_puts(s, p, number, pl, source);
 	return p;
 }
 
@@ -578,6 +630,7 @@ int shard_submit(shard *s, const mtgate_change *chg, mtgate_done_fn done,
 	if (at > now)
 		return MTGATE_EFUTURE;
 	plan_init(&pl);
+	pl.actor = chg->actor;
 	rc = plan_change(s, chg, p, store_hash(chg->number), at, &pl);
 	if (rc < 0)
 		return rc;

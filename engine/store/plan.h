@@ -50,7 +50,10 @@ typedef struct change_plan {
 	pend_effect eff[PEND_EFFECTS_MAX];
 	codec_consent rec[PEND_EFFECTS_MAX]; /* consent effects */
 	bool put[PEND_EFFECTS_MAX];          /* write rec[i] */
+	uint8_t old[PEND_EFFECTS_MAX];       /* consent effects: the state
+					      * before (STORE_ST_*) */
 	scope_put scope;
+	uint32_t actor; /* who asked (the audit trail); plan_init: 0 */
 	uint64_t deact; /* at << 8 | reason, or 0 */
 	mtgate_outcome outcome;
 } change_plan;
@@ -81,7 +84,9 @@ int plan_consent(change_plan *pl, uint32_t pid, const cur_consent *cur,
 int plan_scope(change_plan *pl, uint32_t sc_id, bool open, int64_t at_ms);
 
 /* Queue the plan as one change of number; done runs when it is durable.
- * An empty plan (nothing to write) completes at once, UNCHANGED. */
+ * Every consent record written whose state changes gets an audit record
+ * in the same write (AUD-1). An empty plan (nothing to write) completes
+ * at once, UNCHANGED. */
 int plan_submit(shard *s, uint64_t number, const change_plan *pl,
 		const char *source, mtgate_done_fn done, void *arg);
 

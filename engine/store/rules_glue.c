@@ -259,7 +259,8 @@ int shard_bill_check(shard *s, uint64_t number, uint32_t pid, uint32_t amount,
 		*out = MTGATE_BILL_NOT_CONFIRMED; /* BILL-1 */
 	else if (amount > r.price_cents || terms_above(p, &r))
 		*out = MTGATE_BILL_PRICE_ABOVE_CONFIRMED; /* DOI-7 */
-	else if (r.bill_day == bill_day_of(p, now) && r.bill_fails >= BILL_FAILS_MAX)
+	else if (r.bill_day == bill_day_of(p, now) &&
+		 r.bill_fails >= BILL_FAILS_MAX)
 		*out = MTGATE_BILL_FAILED_ATTEMPTS_EXCEEDED; /* BILL-2 */
 	else
 		*out = MTGATE_BILL_ALLOW;
@@ -286,6 +287,8 @@ typedef struct mo_ctx {
 	char source[MTGATE_SOURCE_MAX + 1];
 	change_plan pl;
 	bool lastout_changed, scope_timeout;
+	uint8_t was[RULES_PROGS_MAX];    /* timed_out: the state before it,
+					  * for the audit trail */
 	bool timed_out[RULES_PROGS_MAX]; /* opted out by the question's
 					  * timeout (when scope_timeout) */
 	uint32_t n_lastout, lastout[SCOPE_LASTOUT_MAX];
@@ -358,6 +361,7 @@ static void mo_scope_timeout(mo_ctx *x)
 		x->timed_out[i] =
 			active(&x->cur[i]) && (x->cur[i].flags & F_SCOPE);
 		if (x->timed_out[i]) { /* applied by mo_timeout_changes */
+			x->was[i] = (uint8_t)x->cur[i].mem_state;
 			x->cur[i].mem_state = STORE_ST_OUT;
 			x->in[i].state = MTGATE_STATE_OPTED_OUT;
 		}
@@ -601,8 +605,15 @@ static int mo_plan(mo_ctx *x)
 	plan_init(&x->pl);
 	x->n_lastout = 0;
 	x->lastout_changed = false;
-	for (uint32_t i = 0; i < x->n && rc == 0; i++)
+	for (uint32_t i = 0; i < x->n && rc == 0; i++) {
+		uint32_t k0 = x->pl.n;
 		rc = mo_change(x, i);
+		/* A timeout's change starts from the state before it. */
+		for (uint32_t k = k0;
+		     x->scope_timeout && x->timed_out[i] && k < x->pl.n; k++)
+			if (x->pl.eff[k].key == x->pid[i])
+				x->pl.old[k] = x->was[i];
+	}
 	if (rc == 0)
 		rc = mo_flags(x, x->rout.scope_open,
 			      x->rout.scope_close || x->scope_timeout);
@@ -710,6 +721,7 @@ int shard_mo(shard *s, uint32_t tenant, uint64_t number, const char *sc,
 	rc = mo_plan(&x);
 	if (rc < 0)
 		return rc;
+	x.pl.actor = tenant == MTGATE_TENANT_ANY ? 0 : tenant;
 	if (x.pl.n > 0 && atomic_load(&s->eng->write_error) != 0)
 		return MTGATE_EREADONLY; /* a HELP is still answered */
 	mo_result(&x, out);
@@ -754,11 +766,12 @@ static void sweep_done(void *arg, int status, mtgate_outcome outcome,
 }
 
 /* Submit a sweep's change; w, when given, waits for it to be durable. */
-static int sweep_submit(shard *s, uint64_t number, const change_plan *pl,
+static int sweep_submit(shard *s, uint64_t number, change_plan *pl,
 			const char *source, waiter *w)
 {
 	int rc;
 
+	pl->actor = MTGATE_ACTOR_ENGINE;
 	if (w != NULL)
 		atomic_fetch_add(&w->pending, 1);
 	rc = plan_submit(s, number, pl, source, w ? sweep_done : NULL, w);

@@ -561,3 +561,24 @@ void shard_load_counter(shard *s, uint64_t number, uint32_t program,
 		period = slot_period(m); /* credits granted: from the consent */
 	sl->meta = slot_meta(program, slot_state(m), false, period, count);
 }
+
+bool mtgate_owner_known(mtgate_engine *eng, uint64_t number)
+{
+	shard *s = &eng->shards[mtgate_shard_of(eng, number)];
+	uint64_t hash = store_hash(number), i;
+
+	if (number == 0 ||
+	    atomic_load_explicit(&s->owner, memory_order_relaxed) !=
+		    engine_thread_token())
+		return false;
+	if (u64map_get(&s->overlay, number) != NULL)
+		return true; /* a change in flight */
+	for (i = table_home(&s->table, hash);;
+	     i = i + 1 == s->table.cap ? 0 : i + 1) {
+		const store_slot *sl = &s->table.slots[i];
+		if (sl->number == 0)
+			return false;
+		if (sl->number == number && !(sl->meta & SLOT_SC))
+			return true;
+	}
+}

@@ -259,6 +259,9 @@ typedef struct mtgate_change {
 	const char *source;         /* form id, call id, MO text, file name;
 				     * NULL = none; at most MTGATE_SOURCE_MAX */
 	bool bill_ok;               /* BILL_RESULT: the charge went through */
+	uint32_t actor;             /* the credential that asked, for the audit
+				     * trail: 0 the operator (the default),
+				     * else a tenant id */
 } mtgate_change;
 
 /* What a change did. */
@@ -555,6 +558,119 @@ int mtgate_shortcode_set_help(mtgate_engine *eng, const char *short_code,
 int mtgate_shortcode_get_help(mtgate_engine *eng, const char *short_code,
 			      char *out, size_t cap);
 
+/* ---- the audit trail and the change feed (AUD-1 .. AUD-5) ------------------------ */
+
+/* The actor of a change the engine makes by itself (an expiry). */
+#define MTGATE_ACTOR_ENGINE UINT32_MAX
+
+/* A consent's state in the audit trail: mtgate_state, and VOIDED for an
+ * opt-out made by a number deactivation. */
+typedef enum mtgate_audit_state {
+	MTGATE_AUDIT_NONE = 0,
+	MTGATE_AUDIT_OPTED_IN = 1,
+	MTGATE_AUDIT_OPTED_OUT = 2,
+	MTGATE_AUDIT_PENDING = 3,
+	MTGATE_AUDIT_VOIDED = 4,
+	MTGATE_AUDIT_STATE_MAX
+} mtgate_audit_state;
+
+/* What ended a double opt-in or a scope question, beyond the state. */
+typedef enum mtgate_audit_cause {
+	MTGATE_CAUSE_NONE = 0,
+	MTGATE_CAUSE_CONFIRMED = 1,     /* DOI-4: YES */
+	MTGATE_CAUSE_DECLINED = 2,      /* DOI-6: NO */
+	MTGATE_CAUSE_FAILED = 3,        /* DOI-5: another reply */
+	MTGATE_CAUSE_EXPIRED = 4,       /* DOI-5: no answer in 24 h */
+	MTGATE_CAUSE_SCOPE_TIMEOUT = 5, /* STOP-4: no answer in 30 minutes */
+	MTGATE_CAUSE_MAX
+} mtgate_audit_cause;
+
+/* "NONE", "OPTED_IN", "OPTED_OUT", "PENDING", "VOIDED"; "?" beyond. */
+const char *mtgate_audit_state_name(unsigned s);
+/* "", "CONFIRMED", "DECLINED", "FAILED", "EXPIRED", "SCOPE_TIMEOUT". */
+const char *mtgate_audit_cause_name(unsigned c);
+
+/*
+ * One audit record: a change of one consent's state, written in the same
+ * atomic, durable write as the change (AUD-1). seq is its position in the
+ * change feed: unique, ascending in the order changes became durable.
+ */
+typedef struct mtgate_audit_rec {
+	uint64_t seq;
+	int64_t at_ms; /* when the change was made (engine clock) */
+	uint64_t number;
+	uint32_t program;
+	uint32_t tenant;              /* the program's */
+	uint8_t old_state, new_state; /* mtgate_audit_state */
+	uint8_t channel;              /* mtgate_channel */
+	uint8_t voided_by;            /* mtgate_deact_reason */
+	uint8_t cause;                /* mtgate_audit_cause */
+	int64_t changed_at_ms; /* the consent's own time: when it was given
+				* (an imported opt-in's date) */
+	uint32_t actor;        /* credential id; MTGATE_ACTOR_ENGINE */
+	char source[MTGATE_SOURCE_MAX + 1];
+} mtgate_audit_rec;
+
+/* The number's audit trail, oldest first (AUD-2), for the programs of
+ * tenant (MTGATE_TENANT_ANY: all): skip records passed over, then up to
+ * cap into out; *n_out gets how many were written, *more whether records
+ * remain. Reads storage. */
+int mtgate_audit_list(mtgate_engine *eng, uint32_t tenant, uint64_t number,
+		      uint32_t skip, mtgate_audit_rec *out, size_t cap,
+		      size_t *n_out, bool *more);
+
+/* Feed redelivery: records read and not acknowledged for this long are
+ * offered again (AUD-5). */
+#define MTGATE_FEED_REDELIVER_MS (60 * 60 * 1000LL)
+
+/*
+ * The change feed of tenant's programs (AUD-5), in seq order: up to cap
+ * records with seq >= from into out. from 0 reads from where the tenant's
+ * feed stands at now_ms: after what it has read, or from its first record
+ * not acknowledged once read records have gone MTGATE_FEED_REDELIVER_MS
+ * unacknowledged. *next_out gets the position to read from next. Reads
+ * storage; the delivery state is kept in memory (a restart offers the
+ * unacknowledged records again).
+ */
+int mtgate_feed_read(mtgate_engine *eng, uint32_t tenant, uint64_t from,
+		     int64_t now_ms, mtgate_audit_rec *out, size_t cap,
+		     size_t *n_out, uint64_t *next_out);
+/* Acknowledge tenant's records up to and including position; durable.
+ * A position below the current one changes nothing. */
+int mtgate_feed_ack(mtgate_engine *eng, uint32_t tenant, uint64_t position);
+/* The tenant's acknowledged position (0: none). */
+int mtgate_feed_acked(mtgate_engine *eng, uint32_t tenant, uint64_t *out);
+
+/* A current opt-in with its evidence (AUD-3). */
+typedef struct mtgate_export_rec {
+	uint64_t number;
+	int64_t changed_at_ms; /* when it was given */
+	uint8_t channel;
+	char source[MTGATE_SOURCE_MAX + 1];
+} mtgate_export_rec;
+
+/* The opt-ins of program with number > after_number, by number: up to
+ * cap into out, *n_out how many, *more whether more may follow (ask again
+ * after the last number). Reads storage; holds nothing between calls. */
+int mtgate_export(mtgate_engine *eng, uint32_t program, uint64_t after_number,
+		  mtgate_export_rec *out, size_t cap, size_t *n_out,
+		  bool *more);
+
+/* One program's line of the daily summary (AUD-4). */
+typedef struct mtgate_summary_rec {
+	uint32_t program;
+	uint32_t opted_in, opted_out, pending, voided; /* consents now */
+	uint32_t day_optins;  /* the day's changes into OPTED_IN */
+	uint32_t day_optouts; /* ... into OPTED_OUT or VOIDED */
+	uint32_t day_other;   /* ... into anything else */
+} mtgate_summary_rec;
+
+/* The summary of tenant's programs (MTGATE_TENANT_ANY: all), ids
+ * ascending, for the day [day_start_ms, day_start_ms + 24 h): up to cap
+ * into out, the number of programs into *n_out. Reads storage. */
+int mtgate_summary(mtgate_engine *eng, uint32_t tenant, int64_t day_start_ms,
+		   mtgate_summary_rec *out, size_t cap, size_t *n_out);
+
 /* ---- programs ------------------------------------------------------------------------ */
 
 /* 0 when def keeps every PROG rule (RULES.md PROG-1..6) with the engine's
@@ -605,6 +721,10 @@ int mtgate_owner_gate_batch_as(mtgate_engine *eng, uint32_t tenant,
  * Returns 0 when queued; an error (and done is not called) otherwise. */
 int mtgate_owner_submit(mtgate_engine *eng, const mtgate_change *chg,
 			mtgate_done_fn done, void *arg);
+
+/* Does the store hold a consent of number, in any state? On the owner of
+ * number's shard only (false elsewhere). */
+bool mtgate_owner_known(mtgate_engine *eng, uint64_t number);
 
 /* Run fn(eng, arg) on the owner thread of shard, as soon as it polls. */
 typedef void (*mtgate_task_fn)(mtgate_engine *eng, void *arg);

@@ -29,6 +29,8 @@ extern "C" {
 /* Reminders one REMINDERS_DUE answer holds: what fits one frame after its
  * 8-byte head, 32 bytes each. */
 #define MTGATE_PROTO_REMINDERS_MAX ((MTGATE_FRAME_BODY_MAX - 8) / 32)
+/* Rows one IMPORT or DEACT_LIST carries. */
+#define MTGATE_PROTO_BULK_MAX 16384
 
 /* Header flag bits. */
 #define MTGATE_FLAG_RESPONSE 0x0001u
@@ -57,6 +59,14 @@ enum mtgate_opcode {
 	MTGATE_OPC_BILL_CHECK = 0x84,
 	MTGATE_OPC_BILL_RESULT = 0x85,
 	MTGATE_OPC_SHORTCODE_SET = 0x86,
+	/* the bulk paths and the audit trail */
+	MTGATE_OPC_IMPORT = 0x90,
+	MTGATE_OPC_DEACT_LIST = 0x91,
+	MTGATE_OPC_AUDIT = 0x92,
+	MTGATE_OPC_EXPORT = 0x93,
+	MTGATE_OPC_SUMMARY = 0x94,
+	MTGATE_OPC_FEED_READ = 0x95,
+	MTGATE_OPC_FEED_ACK = 0x96,
 	MTGATE_OPC_MAX = 0x100
 };
 
@@ -404,6 +414,152 @@ typedef struct mtgate_wire_shortcode_req {
 	uint16_t help_len;
 } mtgate_wire_shortcode_req;
 _Static_assert(sizeof(mtgate_wire_shortcode_req) == 4, "shortcode_req");
+
+/* ---- bulk paths and the audit trail (0x90 .. 0x96) ---------------------------- */
+
+/* IMPORT: then count import_row, then the rows' sources in row order.
+ * Answered with mtgate_wire_bulk_resp and count u16 statuses. */
+typedef struct mtgate_wire_import_req {
+	uint32_t count;
+	uint32_t pad;
+} mtgate_wire_import_req;
+_Static_assert(sizeof(mtgate_wire_import_req) == 8, "import_req");
+
+typedef struct mtgate_wire_import_row {
+	uint64_t number;
+	uint32_t program;
+	uint8_t channel;
+	uint8_t pad;
+	uint16_t source_len;
+	int64_t at_ms; /* opted in at; 0: now */
+} mtgate_wire_import_row;
+_Static_assert(sizeof(mtgate_wire_import_row) == 24, "import_row");
+
+/* IMPORT: changed/unchanged rows. DEACT_LIST: changed = numbers matched,
+ * unchanged = consents voided. */
+typedef struct mtgate_wire_bulk_resp {
+	uint32_t count;
+	uint32_t changed;
+	uint32_t unchanged;
+	uint32_t rejected;
+} mtgate_wire_bulk_resp;
+_Static_assert(sizeof(mtgate_wire_bulk_resp) == 16, "bulk_resp");
+
+/* DEACT_LIST: then source_len bytes of source, then count deact_entry. */
+typedef struct mtgate_wire_deact_list_req {
+	uint32_t count;
+	uint8_t reason; /* mtgate_deact_reason */
+	uint8_t pad;
+	uint16_t source_len;
+} mtgate_wire_deact_list_req;
+_Static_assert(sizeof(mtgate_wire_deact_list_req) == 8, "deact_list_req");
+
+typedef struct mtgate_wire_deact_entry {
+	uint64_t number;
+	int64_t at_ms; /* 0: now */
+} mtgate_wire_deact_entry;
+_Static_assert(sizeof(mtgate_wire_deact_entry) == 16, "deact_entry");
+
+typedef struct mtgate_wire_audit_req {
+	uint64_t number;
+	uint32_t skip;
+	uint32_t max; /* 0: as many as fit one frame */
+} mtgate_wire_audit_req;
+_Static_assert(sizeof(mtgate_wire_audit_req) == 16, "audit_req");
+
+/* Then count (audit_rec + source). */
+typedef struct mtgate_wire_audit_resp {
+	uint32_t count;
+	uint32_t more;
+} mtgate_wire_audit_resp;
+_Static_assert(sizeof(mtgate_wire_audit_resp) == 8, "audit_resp");
+
+typedef struct mtgate_wire_audit_rec {
+	uint64_t seq;
+	int64_t at_ms;
+	uint64_t number;
+	int64_t changed_at_ms;
+	uint32_t program;
+	uint32_t actor;
+	uint8_t old_state; /* mtgate_audit_state */
+	uint8_t new_state;
+	uint8_t channel;
+	uint8_t voided_by;
+	uint8_t cause; /* mtgate_audit_cause */
+	uint8_t pad;
+	uint16_t source_len;
+} mtgate_wire_audit_rec;
+_Static_assert(sizeof(mtgate_wire_audit_rec) == 48, "audit_rec");
+
+typedef struct mtgate_wire_export_req {
+	uint32_t program;
+	uint32_t max; /* 0: as many as fit one frame */
+	uint64_t after_number;
+} mtgate_wire_export_req;
+_Static_assert(sizeof(mtgate_wire_export_req) == 16, "export_req");
+
+/* Then count (export_rec + source). */
+typedef struct mtgate_wire_export_resp {
+	uint32_t count;
+	uint32_t more;
+	uint64_t next_after;
+} mtgate_wire_export_resp;
+_Static_assert(sizeof(mtgate_wire_export_resp) == 16, "export_resp");
+
+typedef struct mtgate_wire_export_rec {
+	uint64_t number;
+	int64_t changed_at_ms;
+	uint8_t channel;
+	uint8_t pad;
+	uint16_t source_len;
+	uint32_t pad2;
+} mtgate_wire_export_rec;
+_Static_assert(sizeof(mtgate_wire_export_rec) == 24, "export_rec");
+
+typedef struct mtgate_wire_summary_req {
+	int64_t day_ms; /* any time in the UTC day; 0: today */
+} mtgate_wire_summary_req;
+_Static_assert(sizeof(mtgate_wire_summary_req) == 8, "summary_req");
+
+/* Then count summary_rec. */
+typedef struct mtgate_wire_summary_resp {
+	uint32_t count;
+	uint32_t pad;
+	int64_t day_start_ms;
+} mtgate_wire_summary_resp;
+_Static_assert(sizeof(mtgate_wire_summary_resp) == 16, "summary_resp");
+
+typedef struct mtgate_wire_summary_rec {
+	uint32_t program;
+	uint32_t opted_in;
+	uint32_t opted_out;
+	uint32_t pending;
+	uint32_t voided;
+	uint32_t day_optins;
+	uint32_t day_optouts;
+	uint32_t day_other;
+} mtgate_wire_summary_rec;
+_Static_assert(sizeof(mtgate_wire_summary_rec) == 32, "summary_rec");
+
+typedef struct mtgate_wire_feed_read_req {
+	uint64_t from; /* 0: where the caller's feed stands */
+	uint32_t max;  /* 0: as many as fit one frame */
+	uint32_t pad;
+} mtgate_wire_feed_read_req;
+_Static_assert(sizeof(mtgate_wire_feed_read_req) == 16, "feed_read_req");
+
+/* Then count (audit_rec + source). */
+typedef struct mtgate_wire_feed_resp {
+	uint32_t count;
+	uint32_t pad;
+	uint64_t next;
+} mtgate_wire_feed_resp;
+_Static_assert(sizeof(mtgate_wire_feed_resp) == 16, "feed_resp");
+
+typedef struct mtgate_wire_feed_ack_req {
+	uint64_t position;
+} mtgate_wire_feed_ack_req;
+_Static_assert(sizeof(mtgate_wire_feed_ack_req) == 8, "feed_ack_req");
 
 _Static_assert(MTGATE_PROTO_REMINDERS_MAX * sizeof(mtgate_wire_reminder_rec) +
 			       sizeof(mtgate_wire_reminders_resp) <=

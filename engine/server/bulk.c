@@ -1,0 +1,660 @@
+/*
+ * The bulk paths and the audit trail's requests (docs/protocol.md, 0x90 ..
+ * 0x96).
+ *
+ * IMPORT and DEACT_LIST carry up to MTGATE_PROTO_BULK_MAX rows. The
+ * connection's thread checks every row, answers a bad one with its own
+ * status, and splits the good ones by shard into parts (one srv_op each).
+ * Each part runs on its shard's owner: every row becomes one change
+ * submitted without waiting (mtgate_owner_submit), so a frame's changes
+ * share the committer's group commits. A part returns to the connection's
+ * thread once all its rows are durable (or failed); the answer is written
+ * when the last part is back, so a row reported is never lost.
+ *
+ * AUDIT, EXPORT, SUMMARY, FEED_READ and FEED_ACK read storage through the
+ * engine on the connection's thread. They are a carrier's or a daily job's
+ * requests; SUMMARY scans every consent, so it holds its thread for a
+ * while at millions of consents (docs/operations.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/codec.h"
+#include "server/server.h"
+#include "util/assert.h"
+
+/* ---- IMPORT and DEACT_LIST -------------------------------------------------------------- */
+
+typedef struct bulk {
+	srv_conn *c;
+	uint64_t tag;
+	uint8_t opcode;
+	uint32_t n;
+	uint32_t parts_left;
+	uint32_t changed, unchanged; /* DEACT_LIST: matched, voided */
+	uint16_t *status;            /* n */
+} bulk;
+
+typedef struct bulk_part bulk_part;
+
+typedef struct bulk_row {
+	bulk_part *part;
+	uint32_t pos; /* in the request */
+	uint16_t status;
+	bool changed, matched;
+	uint32_t consents;
+} bulk_row;
+
+struct bulk_part {
+	bulk *b;
+	srv_op *op;
+	uint32_t n, n_done;
+	mtgate_change *chg; /* n */
+	bulk_row *rows;     /* n */
+	char *src;          /* the rows' sources, NUL-terminated */
+};
+
+static void bulk_reply(bulk *b)
+{
+	mtgate_wire_bulk_resp r = {.count = b->n,
+				   .changed = b->changed,
+				   .unchanged = b->unchanged};
+	size_t len = sizeof(r) + 2 * (size_t)b->n;
+	proto_wr w;
+	uint8_t *p;
+
+	for (uint32_t i = 0; i < b->n; i++)
+		r.rejected += b->status[i] != 0;
+	if ((p = srv_reply(b->c, b->opcode, b->tag, 0, (uint32_t)len))) {
+		proto_wr_init(&w, p, len);
+		proto_enc_bulk_resp(&w, &r);
+		for (uint32_t i = 0; i < b->n; i++)
+			proto_wr_u16(&w, b->status[i]);
+	}
+	srv_conn_release(b->c);
+	free(b->status);
+	free(b);
+}
+
+static void bulk_part_free(bulk_part *part)
+{
+	free(part->chg);
+	free(part->rows);
+	free(part->src);
+	free(part);
+}
+
+/* On the connection's thread: a part is back. */
+static void bulk_part_finish(srv_op *op)
+{
+	bulk_part *part = srv_op_arg(op);
+	bulk *b = part->b;
+	int err = srv_op_status(op);
+	bool deact = b->opcode == MTGATE_OPC_DEACT_LIST;
+
+	for (uint32_t i = 0; i < part->n; i++) {
+		const bulk_row *r = &part->rows[i];
+		uint16_t st = err < 0 ? (uint16_t)proto_status_of_engine(err)
+				      : r->status;
+		b->status[r->pos] = st;
+		if (st != 0)
+			continue;
+		if (deact) {
+			b->changed += r->matched;
+			b->unchanged += r->consents;
+		} else if (r->changed) {
+			b->changed++;
+		} else {
+			b->unchanged++;
+		}
+	}
+	srv_op_free(op);
+	bulk_part_free(part);
+	if (--b->parts_left == 0)
+		bulk_reply(b);
+}
+
+static void bulk_row_done(void *arg, int status, mtgate_outcome outcome,
+			  uint32_t consents)
+{
+	bulk_row *r = arg;
+	bulk_part *part = r->part;
+
+	r->status = status < 0 ? (uint16_t)proto_status_of_engine(status) : 0;
+	r->changed = status == 0 && outcome == MTGATE_CHANGED;
+	r->consents = status == 0 && outcome == MTGATE_CHANGED ? consents : 0;
+	if (++part->n_done == part->n)
+		srv_op_return(part->op);
+}
+
+/* On the owner: submit every row of the part. */
+static void bulk_part_run(mtgate_engine *eng, void *arg)
+{
+	bulk_part *part = srv_op_arg(arg);
+	uint32_t n = part->n;
+
+	for (uint32_t i = 0; i < n; i++) {
+		bulk_row *r = &part->rows[i];
+		int rc;
+		if (part->chg[i].op == MTGATE_OP_DEACTIVATE)
+			r->matched =
+				mtgate_owner_known(eng, part->chg[i].number);
+		rc = mtgate_owner_submit(eng, &part->chg[i], bulk_row_done, r);
+		if (rc < 0)
+			bulk_row_done(r, rc, 0, 0);
+	}
+}
+
+/* The rows of a request after checking, before splitting. */
+typedef struct bulk_in {
+	mtgate_change *chg; /* n; number 0 = rejected */
+	const uint8_t **src;
+	uint16_t *src_len;
+	unsigned *shard;
+} bulk_in;
+
+static bool channel_importable(uint8_t ch)
+{
+	return ch != MTGATE_CHANNEL_NONE && ch != MTGATE_CHANNEL_CARRIER &&
+	       ch < MTGATE_CHANNEL_MAX;
+}
+
+/* IMPORT's rows into in; statuses of bad rows into b->status. Returns
+ * false after answering a malformed request. */
+static bool import_rows(srv_conn *c, const mtgate_wire_header *h,
+			const uint8_t *body, bulk *b, bulk_in *in)
+{
+	mtgate_wire_import_req q;
+	size_t want;
+	const uint8_t *src;
+	proto_rd rd;
+
+	proto_rd_init(&rd, body, h->body_len);
+	proto_dec_import_req(&rd, &q);
+	want = sizeof(q) + (size_t)q.count * sizeof(mtgate_wire_import_row);
+	if (q.count == 0 || q.count > MTGATE_PROTO_BULK_MAX) {
+		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BATCH_TOO_LARGE,
+				"IMPORT count must be 1 to 16384");
+		return false;
+	}
+	if (h->body_len < want)
+		return srv_body_at_least(c, h, (uint32_t)want, "IMPORT");
+	b->n = q.count;
+	src = body + want;
+	for (uint32_t i = 0; i < q.count; i++) {
+		mtgate_wire_import_row r;
+		proto_dec_import_row(&rd, &r);
+		want += r.source_len;
+		in->src_len[i] = r.source_len;
+		in->chg[i] = (mtgate_change){.op = MTGATE_OP_OPTIN,
+					     .number = r.number,
+					     .program = r.program,
+					     .channel = r.channel,
+					     .at_ms = r.at_ms,
+					     .actor = srv_actor(c)};
+	}
+	if (!srv_body_is(c, h, (uint32_t)want, "IMPORT"))
+		return false;
+	for (uint32_t i = 0; i < q.count; i++) {
+		mtgate_change *g = &in->chg[i];
+		int rc;
+		in->src[i] = src;
+		src += in->src_len[i];
+		if (!proto_number_ok(g->number))
+			b->status[i] = MTGATE_ST_BAD_NUMBER;
+		else if (!channel_importable((uint8_t)g->channel) ||
+			 in->src_len[i] > MTGATE_SOURCE_MAX ||
+			 !srv_no_nul(in->src[i], in->src_len[i]))
+			b->status[i] = MTGATE_ST_BAD_BODY;
+		else if ((rc = srv_program_scope(c, g->program, NULL)) < 0)
+			b->status[i] = (uint16_t)proto_status_of_engine(rc);
+		if (b->status[i] != 0)
+			g->number = 0;
+	}
+	return true;
+}
+
+static bool deact_rows(srv_conn *c, const mtgate_wire_header *h,
+		       const uint8_t *body, bulk *b, bulk_in *in)
+{
+	mtgate_wire_deact_list_req q;
+	const uint8_t *src;
+	size_t want;
+	proto_rd rd;
+
+	if (!srv_operator_only(c, h))
+		return false;
+	proto_rd_init(&rd, body, h->body_len);
+	proto_dec_deact_list_req(&rd, &q);
+	if (q.count == 0 || q.count > MTGATE_PROTO_BULK_MAX) {
+		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BATCH_TOO_LARGE,
+				"DEACT_LIST count must be 1 to 16384");
+		return false;
+	}
+	want = sizeof(q) + q.source_len +
+	       (size_t)q.count * sizeof(mtgate_wire_deact_entry);
+	if (!srv_body_is(c, h, (uint32_t)want, "DEACT_LIST"))
+		return false;
+	src = proto_rd_bytes(&rd, q.source_len);
+	if (!srv_source_ok(c, h, src, q.source_len))
+		return false;
+	if (q.reason != MTGATE_DEACT_DISCONNECT &&
+	    q.reason != MTGATE_DEACT_PORT) {
+		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BAD_BODY,
+				"DEACT_LIST reason must be 1 (disconnect) or 2 "
+				"(port)");
+		return false;
+	}
+	b->n = q.count;
+	for (uint32_t i = 0; i < q.count; i++) {
+		mtgate_wire_deact_entry e;
+		proto_dec_deact_entry(&rd, &e);
+		in->src[i] = src;
+		in->src_len[i] = q.source_len;
+		in->chg[i] = (mtgate_change){.op = MTGATE_OP_DEACTIVATE,
+					     .number = e.number,
+					     .reason = q.reason,
+					     .channel = MTGATE_CHANNEL_CARRIER,
+					     .at_ms = e.at_ms,
+					     .actor = srv_actor(c)};
+		if (!proto_number_ok(e.number)) {
+			b->status[i] = MTGATE_ST_BAD_NUMBER;
+			in->chg[i].number = 0;
+		}
+	}
+	return true;
+}
+
+/* A part for shard with the rows of in that belong to it. */
+static bulk_part *bulk_part_new(srv_conn *c, bulk *b, const bulk_in *in,
+				unsigned shard, uint32_t n)
+{
+	bulk_part *part = calloc(1, sizeof(*part));
+	size_t src_bytes = 0;
+	uint32_t k = 0;
+	char *w;
+
+	for (uint32_t i = 0; i < b->n; i++)
+		if (in->chg[i].number != 0 && in->shard[i] == shard)
+			src_bytes += in->src_len[i] + 1u;
+	if (part == NULL ||
+	    (part->chg = calloc(n, sizeof(*part->chg))) == NULL ||
+	    (part->rows = calloc(n, sizeof(*part->rows))) == NULL ||
+	    (part->src = malloc(src_bytes)) == NULL ||
+	    (part->op = srv_op_new(c, shard, part, bulk_part_finish)) == NULL) {
+		if (part != NULL)
+			bulk_part_free(part);
+		return NULL;
+	}
+	part->b = b;
+	part->n = n;
+	w = part->src;
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (in->chg[i].number == 0 || in->shard[i] != shard)
+			continue;
+		part->chg[k] = in->chg[i];
+		memcpy(w, in->src[i], in->src_len[i]);
+		w[in->src_len[i]] = '\0';
+		part->chg[k].source = in->src_len[i] ? w : NULL;
+		w += in->src_len[i] + 1u;
+		part->rows[k] = (bulk_row){.part = part, .pos = i};
+		k++;
+	}
+	MTG_ASSERT(k == n);
+	return part;
+}
+
+static void bulk_in_free(bulk_in *in)
+{
+	free(in->chg);
+	free(in->src);
+	free(in->src_len);
+	free(in->shard);
+}
+
+void srv_do_bulk(srv_conn *c, const mtgate_wire_header *h, const uint8_t *body)
+{
+	size_t fixed = h->opcode == MTGATE_OPC_IMPORT
+			       ? sizeof(mtgate_wire_import_req)
+			       : sizeof(mtgate_wire_deact_list_req);
+	size_t cap = MTGATE_PROTO_BULK_MAX;
+	mtgate_engine *eng = c->th->s->eng;
+	uint32_t *per_shard = NULL;
+	bulk_in in = {0};
+	bulk *b;
+	bool ok;
+
+	if (!srv_body_at_least(c, h, (uint32_t)fixed,
+			       h->opcode == MTGATE_OPC_IMPORT ? "IMPORT"
+							      : "DEACT_LIST"))
+		return;
+	b = calloc(1, sizeof(*b));
+	in.chg = calloc(cap, sizeof(*in.chg));
+	in.src = calloc(cap, sizeof(*in.src));
+	in.src_len = calloc(cap, sizeof(*in.src_len));
+	in.shard = calloc(cap, sizeof(*in.shard));
+	per_shard = calloc(c->th->s->nthreads, sizeof(*per_shard));
+	if (b == NULL || in.chg == NULL || in.src == NULL ||
+	    in.src_len == NULL || in.shard == NULL || per_shard == NULL ||
+	    (b->status = calloc(cap, sizeof(*b->status))) == NULL) {
+		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
+		goto out;
+	}
+	b->c = c;
+	b->tag = h->tag;
+	b->opcode = h->opcode;
+	ok = h->opcode == MTGATE_OPC_IMPORT ? import_rows(c, h, body, b, &in)
+					    : deact_rows(c, h, body, b, &in);
+	if (!ok)
+		goto out;
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (in.chg[i].number == 0)
+			continue;
+		in.shard[i] = mtgate_shard_of(eng, in.chg[i].number);
+		per_shard[in.shard[i]]++;
+	}
+	c->inflight++;
+	b->parts_left = 1; /* until every part is posted */
+	for (unsigned s = 0; s < c->th->s->nthreads; s++) {
+		bulk_part *part;
+		if (per_shard[s] == 0)
+			continue;
+		part = bulk_part_new(c, b, &in, s, per_shard[s]);
+		if (part == NULL) {
+			for (uint32_t i = 0; i < b->n; i++)
+				if (in.chg[i].number != 0 && in.shard[i] == s)
+					b->status[i] = (uint16_t)
+						proto_status_of_engine(
+							MTGATE_ENOMEM);
+			continue;
+		}
+		b->parts_left++;
+		srv_op_post(c, part->op, bulk_part_run);
+	}
+	if (--b->parts_left == 0)
+		bulk_reply(b);
+	b = NULL; /* answered, or owned by its parts */
+out:
+	if (b != NULL) {
+		free(b->status);
+		free(b);
+	}
+	bulk_in_free(&in);
+	free(per_shard);
+}
+
+/* ---- AUDIT and FEED_READ -------------------------------------------------------------- */
+
+#define AUDIT_RECS_MAX                                                         \
+	((MTGATE_FRAME_BODY_MAX - sizeof(mtgate_wire_feed_resp)) /             \
+	 (sizeof(mtgate_wire_audit_rec) + MTGATE_SOURCE_MAX))
+
+static uint32_t records_cap(uint32_t max, uint32_t most)
+{
+	return max == 0 || max > most ? most : max;
+}
+
+/* The records of an AUDIT or FEED_READ answer, after its head. */
+static void audit_recs_write(proto_wr *w, const mtgate_audit_rec *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t sl = strlen(a[i].source);
+		mtgate_wire_audit_rec r = {.seq = a[i].seq,
+					   .at_ms = a[i].at_ms,
+					   .number = a[i].number,
+					   .changed_at_ms = a[i].changed_at_ms,
+					   .program = a[i].program,
+					   .actor = a[i].actor,
+					   .old_state = a[i].old_state,
+					   .new_state = a[i].new_state,
+					   .channel = a[i].channel,
+					   .voided_by = a[i].voided_by,
+					   .cause = a[i].cause,
+					   .source_len = (uint16_t)sl};
+		proto_enc_audit_rec(w, &r);
+		proto_wr_bytes(w, a[i].source, sl);
+	}
+}
+
+static size_t audit_recs_len(const mtgate_audit_rec *a, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += sizeof(mtgate_wire_audit_rec) + strlen(a[i].source);
+	return len;
+}
+
+/* Room for the records of an AUDIT or FEED_READ answer (max 0: what fits
+ * one frame); NULL after answering ENOMEM. */
+static mtgate_audit_rec *audit_buf(srv_conn *c, const mtgate_wire_header *h,
+				   uint32_t max, uint32_t *cap)
+{
+	mtgate_audit_rec *a;
+
+	*cap = records_cap(max, AUDIT_RECS_MAX);
+	if ((a = malloc(*cap * sizeof(*a))) == NULL)
+		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
+	return a;
+}
+
+/* The answer: the engine's error, or the encoded head, then the records.
+ * Frees a. */
+static void audit_reply(srv_conn *c, const mtgate_wire_header *h, int rc,
+			const uint8_t *head, size_t hlen, mtgate_audit_rec *a,
+			size_t n)
+{
+	size_t len = hlen + audit_recs_len(a, n);
+	proto_wr w;
+	uint8_t *p;
+
+	if (rc < 0) {
+		srv_reply_engine(c, h->opcode, h->tag, rc);
+	} else if ((p = srv_reply(c, h->opcode, h->tag, 0, (uint32_t)len))) {
+		memcpy(p, head, hlen);
+		proto_wr_init(&w, p + hlen, len - hlen);
+		audit_recs_write(&w, a, n);
+	}
+	free(a);
+}
+
+void srv_do_audit(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
+{
+	uint8_t head[sizeof(mtgate_wire_audit_resp)];
+	mtgate_wire_audit_req q;
+	mtgate_audit_rec *a;
+	uint32_t cap;
+	size_t n = 0;
+	bool more = false;
+	proto_rd rd;
+	proto_wr w;
+	int rc;
+
+	if (!srv_body_is(c, h, sizeof(q), "AUDIT"))
+		return;
+	proto_rd_init(&rd, b, h->body_len);
+	proto_dec_audit_req(&rd, &q);
+	if (!srv_number_ok(c, h, q.number) ||
+	    (a = audit_buf(c, h, q.max, &cap)) == NULL)
+		return;
+	rc = mtgate_audit_list(c->th->s->eng, c->tenant, q.number, q.skip, a,
+			       cap, &n, &more);
+	proto_wr_init(&w, head, sizeof(head));
+	proto_enc_audit_resp(&w, &(mtgate_wire_audit_resp){(uint32_t)n, more});
+	audit_reply(c, h, rc, head, sizeof(head), a, n);
+}
+
+/* The feed a credential reads: its tenant's; the operator's is tenant 0's. */
+static uint32_t feed_tenant(const srv_conn *c)
+{
+	return c->tenant == MTGATE_TENANT_ANY ? 0 : c->tenant;
+}
+
+void srv_do_feed_read(srv_conn *c, const mtgate_wire_header *h,
+		      const uint8_t *b)
+{
+	uint8_t head[sizeof(mtgate_wire_feed_resp)];
+	mtgate_wire_feed_read_req q;
+	mtgate_audit_rec *a;
+	uint64_t next = 0;
+	uint32_t cap;
+	size_t n = 0;
+	proto_rd rd;
+	proto_wr w;
+	int rc;
+
+	if (!srv_body_is(c, h, sizeof(q), "FEED_READ"))
+		return;
+	proto_rd_init(&rd, b, h->body_len);
+	proto_dec_feed_read_req(&rd, &q);
+	if ((a = audit_buf(c, h, q.max, &cap)) == NULL)
+		return;
+	rc = mtgate_feed_read(c->th->s->eng, feed_tenant(c), q.from,
+			      srv_now_ms(c->th->s), a, cap, &n, &next);
+	proto_wr_init(&w, head, sizeof(head));
+	proto_enc_feed_resp(&w, &(mtgate_wire_feed_resp){.count = (uint32_t)n,
+							 .next = next});
+	audit_reply(c, h, rc, head, sizeof(head), a, n);
+}
+
+void srv_do_feed_ack(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
+{
+	mtgate_wire_feed_ack_req q;
+	proto_rd rd;
+	int rc;
+
+	if (!srv_body_is(c, h, sizeof(q), "FEED_ACK"))
+		return;
+	proto_rd_init(&rd, b, h->body_len);
+	proto_dec_feed_ack_req(&rd, &q);
+	rc = mtgate_feed_ack(c->th->s->eng, feed_tenant(c), q.position);
+	if (rc < 0)
+		srv_reply_engine(c, h->opcode, h->tag, rc);
+	else
+		srv_reply(c, h->opcode, h->tag, 0, 0);
+}
+
+/* ---- EXPORT and SUMMARY ---------------------------------------------------------------- */
+
+#define EXPORT_RECS_MAX                                                        \
+	((MTGATE_FRAME_BODY_MAX - sizeof(mtgate_wire_export_resp)) /           \
+	 (sizeof(mtgate_wire_export_rec) + MTGATE_SOURCE_MAX))
+
+void srv_do_export(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
+{
+	mtgate_wire_export_req q;
+	mtgate_wire_export_resp r = {0};
+	mtgate_export_rec *e;
+	uint32_t cap;
+	size_t n = 0, len;
+	bool more = false;
+	proto_rd rd;
+	proto_wr w;
+	uint8_t *p;
+	int rc;
+
+	if (!srv_body_is(c, h, sizeof(q), "EXPORT"))
+		return;
+	proto_rd_init(&rd, b, h->body_len);
+	proto_dec_export_req(&rd, &q);
+	if ((rc = srv_program_scope(c, q.program, NULL)) < 0) {
+		srv_reply_engine(c, h->opcode, h->tag, rc);
+		return;
+	}
+	cap = records_cap(q.max, EXPORT_RECS_MAX);
+	if ((e = malloc(cap * sizeof(*e))) == NULL) {
+		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
+		return;
+	}
+	rc = mtgate_export(c->th->s->eng, q.program, q.after_number, e, cap, &n,
+			   &more);
+	if (rc < 0) {
+		srv_reply_engine(c, h->opcode, h->tag, rc);
+		free(e);
+		return;
+	}
+	r.count = (uint32_t)n;
+	r.more = more;
+	r.next_after = n > 0 ? e[n - 1].number : q.after_number;
+	len = sizeof(r);
+	for (size_t i = 0; i < n; i++)
+		len += sizeof(mtgate_wire_export_rec) + strlen(e[i].source);
+	if ((p = srv_reply(c, h->opcode, h->tag, 0, (uint32_t)len))) {
+		proto_wr_init(&w, p, len);
+		proto_enc_export_resp(&w, &r);
+		for (size_t i = 0; i < n; i++) {
+			size_t sl = strlen(e[i].source);
+			mtgate_wire_export_rec x = {.number = e[i].number,
+						    .changed_at_ms =
+							    e[i].changed_at_ms,
+						    .channel = e[i].channel,
+						    .source_len = (uint16_t)sl};
+			proto_enc_export_rec(&w, &x);
+			proto_wr_bytes(&w, e[i].source, sl);
+		}
+	}
+	free(e);
+}
+
+#define SUMMARY_RECS_MAX                                                       \
+	((MTGATE_FRAME_BODY_MAX - sizeof(mtgate_wire_summary_resp)) /          \
+	 sizeof(mtgate_wire_summary_rec))
+#define DAY_MS 86400000LL
+
+void srv_do_summary(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
+{
+	mtgate_wire_summary_req q;
+	mtgate_wire_summary_resp r = {0};
+	mtgate_summary_rec *s;
+	int64_t day;
+	size_t n = 0, len;
+	proto_rd rd;
+	proto_wr w;
+	uint8_t *p;
+	int rc;
+
+	if (!srv_body_is(c, h, sizeof(q), "SUMMARY"))
+		return;
+	proto_rd_init(&rd, b, h->body_len);
+	proto_dec_summary_req(&rd, &q);
+	day = q.day_ms != 0 ? q.day_ms : srv_now_ms(c->th->s);
+	if (day < 0) {
+		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BAD_BODY,
+				"SUMMARY day_ms must not be before 1970");
+		return;
+	}
+	day -= day % DAY_MS;
+	if ((s = malloc(SUMMARY_RECS_MAX * sizeof(*s))) == NULL) {
+		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
+		return;
+	}
+	rc = mtgate_summary(c->th->s->eng, feed_tenant(c), day, s,
+			    SUMMARY_RECS_MAX, &n);
+	if (rc < 0) {
+		srv_reply_engine(c, h->opcode, h->tag, rc);
+		free(s);
+		return;
+	}
+	if (n > SUMMARY_RECS_MAX)
+		n = SUMMARY_RECS_MAX;
+	r.count = (uint32_t)n;
+	r.day_start_ms = day;
+	len = sizeof(r) + n * sizeof(mtgate_wire_summary_rec);
+	if ((p = srv_reply(c, h->opcode, h->tag, 0, (uint32_t)len))) {
+		proto_wr_init(&w, p, len);
+		proto_enc_summary_resp(&w, &r);
+		for (size_t i = 0; i < n; i++) {
+			mtgate_wire_summary_rec x = {
+				.program = s[i].program,
+				.opted_in = s[i].opted_in,
+				.opted_out = s[i].opted_out,
+				.pending = s[i].pending,
+				.voided = s[i].voided,
+				.day_optins = s[i].day_optins,
+				.day_optouts = s[i].day_optouts,
+				.day_other = s[i].day_other};
+			proto_enc_summary_rec(&w, &x);
+		}
+	}
+	free(s);
+}

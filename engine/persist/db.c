@@ -40,7 +40,11 @@ static int db_err(db *d, const char *what, char *err)
  *   each batch to make that count.
  * - The counters family is written in bulk and read only by the recovery
  *   scan, so its memtable is a vector (append now, sort at flush), about four
- *   times faster to write than a skip list.
+ *   times faster to write than a skip list. So are the audit and feed
+ *   families: written with every change, read only by an audit, export or
+ *   feed request (which then sorts a copy of the memtable). With them as
+ *   skip lists a durable change cost 30 % more (BM_OptinDurable, 1 M
+ *   consents: 99 k changes/s against 130 k).
  */
 static void db_tune(db *d)
 {
@@ -53,7 +57,7 @@ static void db_tune(db *d)
 		rocksdb_options_set_block_based_table_factory(o, d->table_opts);
 		rocksdb_options_set_compression(o, rocksdb_lz4_compression);
 		rocksdb_options_set_write_buffer_size(o, 16u << 20);
-		if (i == DB_CF_COUNTERS)
+		if (i == DB_CF_COUNTERS || i == DB_CF_AUDIT || i == DB_CF_FEED)
 			rocksdb_options_set_memtable_vector_rep(o);
 		/* Until recovery is done (db_start_compactions): a
 		 * compaction would take a core from the recovery scan. */

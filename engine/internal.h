@@ -327,6 +327,8 @@ int shard_query(shard *s, uint64_t number, int64_t now_ms, mtgate_consent *out,
 /* Apply the changes made durable since the last call, in order, and run
  * their done callbacks (change.c). Returns how many. */
 int shard_apply_done(shard *s);
+/* Does the store hold a consent of number (or a change in flight)? */
+bool shard_known(shard *s, uint64_t number);
 /* Give back a pend node (to the pool when it came from there). */
 void pend_free(shard *s, pend *p);
 /* The rules on the owner (store/rules_glue.c). shard_mo may run done

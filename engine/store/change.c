@@ -332,7 +332,11 @@ static int plan_deactivate(shard *s, const mtgate_change *chg, int64_t at_ms,
 
 	if (d != 0 && (int64_t)(d >> 8) >= at_ms)
 		return 0;
-	rc = gather_consents(s, chg->number, &all);
+	/* A number the store holds nothing of has nothing to void: only the
+	 * deactivation is written (most of a carrier's list). */
+	all.n = 0;
+	rc = shard_known(s, chg->number) ? gather_consents(s, chg->number, &all)
+					 : 0;
 	if (rc < 0)
 		return rc;
 	for (uint32_t i = 0; i < all.n; i++) {

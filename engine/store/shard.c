@@ -562,17 +562,14 @@ void shard_load_counter(shard *s, uint64_t number, uint32_t program,
 	sl->meta = slot_meta(program, slot_state(m), false, period, count);
 }
 
-bool mtgate_owner_known(mtgate_engine *eng, uint64_t number)
+/* Does the store hold a consent of number, or is a change of it in
+ * flight? Owner only. */
+bool shard_known(shard *s, uint64_t number)
 {
-	shard *s = &eng->shards[mtgate_shard_of(eng, number)];
 	uint64_t hash = store_hash(number), i;
 
-	if (number == 0 ||
-	    atomic_load_explicit(&s->owner, memory_order_relaxed) !=
-		    engine_thread_token())
-		return false;
 	if (u64map_get(&s->overlay, number) != NULL)
-		return true; /* a change in flight */
+		return true;
 	for (i = table_home(&s->table, hash);;
 	     i = i + 1 == s->table.cap ? 0 : i + 1) {
 		const store_slot *sl = &s->table.slots[i];
@@ -581,4 +578,14 @@ bool mtgate_owner_known(mtgate_engine *eng, uint64_t number)
 		if (sl->number == number && !(sl->meta & SLOT_SC))
 			return true;
 	}
+}
+
+bool mtgate_owner_known(mtgate_engine *eng, uint64_t number)
+{
+	shard *s = &eng->shards[mtgate_shard_of(eng, number)];
+
+	return number != 0 &&
+	       atomic_load_explicit(&s->owner, memory_order_relaxed) ==
+		       engine_thread_token() &&
+	       shard_known(s, number);
 }

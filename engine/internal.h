@@ -125,6 +125,7 @@ typedef struct pend {
 	uint32_t n_puts;
 	uint32_t buf_len;
 	bool pooled;          /* a PEND_POOL_BLOCK from the shard's pool */
+	bool empty;           /* changes nothing: not written, in no chain */
 	pend_effect *effects; /* into mem[] */
 	unsigned char *buf;   /* into mem[] */
 	alignas(8) unsigned char mem[];

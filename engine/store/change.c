@@ -554,19 +554,29 @@ int plan_submit(shard *s, uint64_t number, const change_plan *pl,
 	node->done = done;
 	node->arg = arg;
 	node->seq = ++s->next_seq;
-	node->older = overlay_newest(s, number);
-	if (u64map_put(&s->overlay, number, (uintptr_t)node) < 0) {
-		pend_free(s, node);
-		return MTGATE_ENOMEM;
+	/* A change that changes nothing (a repeat) writes nothing and is in
+	 * no number's chain: it only waits in the FIFO for the changes before
+	 * it, so that its answer never comes before theirs. Chaining it would
+	 * make a file repeating one number quadratic (cur_of walks the chain). */
+	node->empty = pl->n == 0 && pl->deact == 0 && !pl->scope.on;
+	if (!node->empty) {
+		node->older = overlay_newest(s, number);
+		if (u64map_put(&s->overlay, number, (uintptr_t)node) < 0) {
+			pend_free(s, node);
+			return MTGATE_ENOMEM;
+		}
+		if (node->older)
+			node->older->newer = node;
 	}
-	if (node->older)
-		node->older->newer = node;
 	if (s->fifo_tail)
 		s->fifo_tail->next_fifo = node;
 	else
 		s->fifo_head = node;
 	s->fifo_tail = node;
-	committer_push(s->eng, &node->hd);
+	if (!node->empty)
+		committer_push(s->eng, &node->hd);
+	else if (s->fifo_head == node)
+		shard_wake(s); /* nothing before it: done at the next poll */
 	return 0;
 }
 
@@ -706,16 +716,19 @@ int shard_apply_done(shard *s)
 		atomic_load_explicit(&s->done_seq, memory_order_acquire);
 	int n = 0;
 
-	while (s->fifo_head != NULL && s->fifo_head->seq <= done) {
+	while (s->fifo_head != NULL &&
+	       (s->fifo_head->seq <= done || s->fifo_head->empty)) {
 		pend *p = s->fifo_head;
 		s->fifo_head = p->next_fifo;
 		if (s->fifo_head == NULL)
 			s->fifo_tail = NULL;
-		if (p->hd.status == 0)
+		if (p->hd.status == 0 && !p->empty)
 			apply_pend(s, p);
 		/* p is the oldest change of its number in flight. */
 		MTG_ASSERT(p->older == NULL);
-		if (p->newer != NULL)
+		if (p->empty)
+			; /* in no chain */
+		else if (p->newer != NULL)
 			p->newer->older = NULL;
 		else
 			u64map_del(&s->overlay, p->number);

@@ -295,6 +295,44 @@ static void test_aud_1_trail_survives_restart_and_goes_on(void **state)
 	assert_true(f->a[1].seq > seq); /* never reused */
 }
 
+/* A file repeating one number: the first row changes it, every other is
+ * unchanged, answered in order, and one record is written. (Repeats used
+ * to chain in flight and make this quadratic.) */
+static void test_aud_1_repeats_in_one_batch_write_one_record(void **state)
+{
+	fx *f = *state;
+	uint32_t p = define(f, 1, SC, "NEWS", false);
+	enum { N = 20000 };
+	mtgate_change *c = calloc(N, sizeof(*c));
+	mtgate_outcome *oc = calloc(N, sizeof(*oc));
+	int *res = calloc(N, sizeof(*res));
+
+	assert_non_null(c);
+	assert_non_null(oc);
+	assert_non_null(res);
+	for (int i = 0; i < N; i++)
+		c[i] = (mtgate_change){.op = MTGATE_OP_OPTIN,
+				       .number = NUM,
+				       .program = p,
+				       .channel = MTGATE_CHANNEL_IMPORT,
+				       .source = "same.csv",
+				       .actor = 1};
+	c[N / 2].op = MTGATE_OP_OPTOUT; /* one real change in the middle */
+	assert_int_equal(mtgate_apply_many(f->eng, c, N, res, oc), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(res[i], 0);
+		assert_int_equal(oc[i], i == 0 || i == N / 2 || i == N / 2 + 1
+						? MTGATE_CHANGED
+						: MTGATE_UNCHANGED);
+	}
+	assert_int_equal(trail(f, 1, NUM), 3);
+	expect_rec(&f->a[2], p, MTGATE_AUDIT_OPTED_OUT, MTGATE_AUDIT_OPTED_IN,
+		   1);
+	free(c);
+	free(oc);
+	free(res);
+}
+
 /* ---- AUD-2 -------------------------------------------------------------------------- */
 
 static void test_aud_2_history_per_tenant_in_pages(void **state)
@@ -508,6 +546,7 @@ int main(void)
 		T(test_aud_1_expiries_are_the_engines),
 		T(test_aud_1_deactivation_voids_every_tenants_consent),
 		T(test_aud_1_trail_survives_restart_and_goes_on),
+		T(test_aud_1_repeats_in_one_batch_write_one_record),
 		T(test_aud_2_history_per_tenant_in_pages),
 		T(test_aud_3_export_lists_current_optins_with_evidence),
 		T(test_aud_4_summary_counts_states_and_the_days_changes),

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       liburing-dev libjemalloc-dev libxxhash-dev librocksdb-dev
       libcmocka-dev libbenchmark-dev libicu-dev
-      libsodium-dev libinih-dev libutf8proc-dev
+      libsodium-dev libinih-dev libutf8proc-dev libcsv-dev
       clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do

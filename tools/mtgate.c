@@ -35,6 +35,17 @@ static const char usage[] =
 	"  optout NUMBER SC:KW|SC:ALL      record an opt-out\n"
 	"  deactivate NUMBER --reason R    record a disconnect or a port\n"
 	"  query NUMBER                    a number's consents\n"
+	"  status NUMBER SC:KW             one consent, in one line\n"
+	"  import FILE [--program SC:KW]   opt-ins from a CSV file\n"
+	"  deactivate-list FILE --reason R a carrier's disconnect or port "
+	"list\n"
+	"  audit NUMBER                    a number's audit trail (CSV)\n"
+	"  export SC:KW [--out FILE]       a program's opt-ins (CSV, as "
+	"import\n"
+	"                                  reads it)\n"
+	"  summary [--date YYYY-MM-DD]     the daily subscription summary "
+	"(CSV)\n"
+	"  feed [--from POS] [--follow]    the change feed (CSV)\n"
 	"  mo NUMBER SC TEXT               apply an MO: replies and changes\n"
 	"  doi request|renotify            double opt-in requests\n"
 	"  bill check|result               the billing gate of premium "
@@ -48,7 +59,8 @@ static const char usage[] =
 	"NUMBER is E.164 (+15551234567); 10 digits alone are taken as +1.\n"
 	"Times are RFC 3339 (2026-11-23T13:11:44Z). Errors go to stderr as\n"
 	"'error: <message>'. Exit status: 0 done (check, bill check: ALLOW),\n"
-	"1 check denied, 2 error.\n";
+	"1 check denied (import, deactivate-list: some lines rejected), 2\n"
+	"error.\n";
 
 static const cli_cmd commands[] = {
 	{"ping", cli_cmd_ping},
@@ -59,6 +71,13 @@ static const cli_cmd commands[] = {
 	{"optout", cli_cmd_optout},
 	{"deactivate", cli_cmd_deactivate},
 	{"query", cli_cmd_query},
+	{"status", cli_cmd_status},
+	{"import", cli_cmd_import},
+	{"deactivate-list", cli_cmd_deactivate_list},
+	{"audit", cli_cmd_audit},
+	{"export", cli_cmd_export},
+	{"summary", cli_cmd_summary},
+	{"feed", cli_cmd_feed},
 	{"mo", cli_cmd_mo},
 	{"doi", cli_cmd_doi},
 	{"bill", cli_cmd_bill},

@@ -40,8 +40,10 @@
  *   - Every answer is checked: header (magic, version, RESPONSE flag,
  *     body_len), opcode, exact body length, and values that become enums
  *     (reasons, states, channels, deactivation reasons, program kinds,
- *     charge intervals, MO action kinds, billing reasons) and the counts
- *     the protocol bounds (MO replies and actions, reminders).
+ *     charge intervals, MO action kinds, billing reasons, audit states
+ *     and causes, row statuses) and the counts the protocol bounds (MO
+ *     replies and actions, reminders, bulk rows, records no more than
+ *     asked for).
  *     Bytes past what v1 defines are MTGATE_EPROTO, as is a status outside
  *     the status table.
  *   - The server's error text is kept up to 1024 bytes.
@@ -227,6 +229,91 @@ int mtgate_c_bill_result(mtgate_conn *c, uint64_t number, uint32_t program,
 int mtgate_c_shortcode_set(mtgate_conn *c, const char *short_code,
 			   const char *help_text);
 
+/* ---- the bulk paths and the audit trail ----------------------------------------------- */
+
+/* One row of an IMPORT: an opt-in collected elsewhere. source is
+ * source_len bytes, not NUL-terminated (NULL when source_len is 0),
+ * borrowed for the call; the server takes at most MTGATE_SOURCE_MAX bytes
+ * and no NUL (a row over that is rejected by its status). */
+typedef struct mtgate_c_import_row {
+	uint64_t number;
+	uint32_t program;
+	mtgate_channel channel; /* WEB, IVR, POS, IMPORT, API, MO, USSD, WAP,
+				 * MMS */
+	int64_t at_ms;          /* when it was given; 0 = now */
+	const char *source;
+	size_t source_len;
+} mtgate_c_import_row;
+
+/*
+ * IMPORT n rows (1 .. MTGATE_PROTO_BULK_MAX; n 0 is MTGATE_EINVAL, more
+ * MTGATE_ETOOBIG, as is a frame over MTGATE_FRAME_BODY_MAX: 8 bytes, 24
+ * a row and the sources). status[i] (may be NULL: not copied) gets row
+ * i's status: 0 opted in, else the protocol status a single OPTIN of it
+ * would get (MTGATE_ST_BAD_NUMBER, MTGATE_ST_ENGINE + k, ...; the error
+ * code is mtgate_c_status_error of it). *out (may be NULL) the counts.
+ * The answer comes once every accepted row is durable.
+ */
+int mtgate_c_import(mtgate_conn *c, const mtgate_c_import_row *rows, uint32_t n,
+		    uint16_t *status, mtgate_wire_bulk_resp *out);
+
+/*
+ * DEACT_LIST (operator only): n numbers (1 .. MTGATE_PROTO_BULK_MAX) of a
+ * carrier's disconnect or port list, each deactivated at its at_ms (0 =
+ * now); source (source_len bytes, the list's name) is recorded with each.
+ * out->changed counts the numbers matched, out->unchanged the consents
+ * voided; status[i] (may be NULL) as for mtgate_c_import.
+ */
+int mtgate_c_deact_list(mtgate_conn *c, mtgate_deact_reason reason,
+			const char *source, size_t source_len,
+			const mtgate_wire_deact_entry *e, uint32_t n,
+			uint16_t *status, mtgate_wire_bulk_resp *out);
+
+/*
+ * The number's audit trail, oldest first (AUD-1, AUD-2): skip records
+ * passed over, then at most max (0: as many as fit one frame) and at most
+ * cap (1 or more) records into out (caller-owned; each record's source is
+ * copied and NUL-terminated, tenant is 0: it is not on the wire); *n_out
+ * how many, *more whether records remain (ask again with skip + *n_out).
+ */
+int mtgate_c_audit(mtgate_conn *c, uint64_t number, uint32_t skip, uint32_t max,
+		   mtgate_audit_rec *out, size_t cap, size_t *n_out,
+		   bool *more);
+
+/*
+ * The program's current opt-ins with their evidence (AUD-3), numbers
+ * ascending after after_number (0: from the start): at most max (0: as
+ * many as fit one frame) and at most cap (1 or more) into out; *more
+ * whether more may follow, *next_after the after_number to ask with
+ * next. The server holds nothing between calls.
+ */
+int mtgate_c_export(mtgate_conn *c, uint32_t program, uint64_t after_number,
+		    uint32_t max, mtgate_export_rec *out, size_t cap,
+		    size_t *n_out, bool *more, uint64_t *next_after);
+
+/*
+ * The caller's daily summary (AUD-4) for the UTC day holding day_ms (0:
+ * the server's today): one record per program of the caller, ids
+ * ascending; up to cap into out (may be NULL when cap is 0), the count
+ * into *n_out (more than cap: only cap were copied). *day_start (may be
+ * NULL) gets the day's 00:00 UTC.
+ */
+int mtgate_c_summary(mtgate_conn *c, int64_t day_ms, mtgate_summary_rec *out,
+		     size_t cap, size_t *n_out, int64_t *day_start);
+
+/*
+ * The caller's change feed (AUD-5): records with seq >= from (from 0:
+ * where the caller's feed stands), at most max (0: as many as fit one
+ * frame) and at most cap (1 or more), seq ascending, into out (as
+ * mtgate_c_audit); *next gets the position to read from next.
+ */
+int mtgate_c_feed_read(mtgate_conn *c, uint64_t from, uint32_t max,
+		       mtgate_audit_rec *out, size_t cap, size_t *n_out,
+		       uint64_t *next);
+/* Acknowledge every feed record up to and including position; durable
+ * when it returns. */
+int mtgate_c_feed_ack(mtgate_conn *c, uint64_t position);
+
 /* ---- the pipeline ------------------------------------------------------------------ */
 
 /* Queue requests (nothing is sent until mtgate_c_flush, or until the send
@@ -259,6 +346,28 @@ int mtgate_c_decode_gate(const mtgate_wire_header *hdr, const uint8_t *body,
 			 mtgate_reason *reason);
 int mtgate_c_decode_batch(const mtgate_wire_header *hdr, const uint8_t *body,
 			  mtgate_reason *out, uint32_t cap, uint32_t *n_out);
+
+/* IMPORT and DEACT_LIST, pipelined: queued as the other mtgate_c_send_*
+ * are, with the arguments and limits of mtgate_c_import and
+ * mtgate_c_deact_list. */
+int mtgate_c_send_import(mtgate_conn *c, uint64_t tag,
+			 const mtgate_c_import_row *rows, uint32_t n);
+int mtgate_c_send_deact_list(mtgate_conn *c, uint64_t tag,
+			     mtgate_deact_reason reason, const char *source,
+			     size_t source_len,
+			     const mtgate_wire_deact_entry *e, uint32_t n);
+
+/* For a received IMPORT or DEACT_LIST answer: the counts into *out and
+ * the row statuses into status (cap of them). An answer of another opcode,
+ * or of more rows than cap, is MTGATE_EINVAL (out->count is set); an
+ * error status gives its code; a malformed body (shorter than 16 + 2 x
+ * count, a count of 0 or over MTGATE_PROTO_BULK_MAX, a status outside the
+ * status table, counts that do not add up) is MTGATE_EPROTO; bytes after
+ * the statuses are ignored, as in every answer (a later version may add
+ * fields). Check that out->count is the number of rows sent. */
+int mtgate_c_decode_bulk(const mtgate_wire_header *hdr, const uint8_t *body,
+			 mtgate_wire_bulk_resp *out, uint16_t *status,
+			 uint32_t cap);
 
 /* ---- helpers shared by the tools ------------------------------------------------------- */
 

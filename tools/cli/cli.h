@@ -4,8 +4,10 @@
  *
  * Output contract (scripts depend on it): results go to stdout in the words
  * each command's --help names; every problem goes to stderr as one line
- * "error: <message>". Exit codes: CLI_OK (0) done, CLI_DENY (1) a check
- * denied, CLI_ERR (2) any error, including bad arguments.
+ * "error: <message>" (import and deactivate-list also report each bad
+ * line of their file as "line <N>: <reason>"). Exit codes: CLI_OK (0)
+ * done, CLI_DENY (1) a check denied, or lines of an import or list
+ * rejected, CLI_ERR (2) any error, including bad arguments.
  *
  * Ownership: main owns the one cli_ctx of a run. The connection is opened
  * on first use (cli_connect) and closed by main. Strings in cli_ctx point
@@ -14,7 +16,10 @@
  * Modules: args.c (option parsing, usage errors), common.c (connecting,
  * error reporting, numbers, SC:KW, program labels, names of values),
  * timefmt.c (RFC 3339 times and durations), cmd_*.c (one command group
- * each; cmd_rules.c: mo, doi, bill, reminders, shortcode).
+ * each; cmd_rules.c: mo, doi, bill, reminders, shortcode; cmd_bulk.c:
+ * import, deactivate-list; cmd_audit.c: audit, export, summary, status,
+ * feed), csvread.c (CSV files as records with line numbers, over
+ * libcsv), import_row.c (an import line checked, no network).
  */
 #ifndef MTGATE_CLI_H
 #define MTGATE_CLI_H
@@ -104,6 +109,10 @@ int cli_fail(cli_ctx *cx, int err);
  * so that a value stays on its line. */
 void cli_put_text(FILE *f, const char *s);
 
+/* fsync the directory that holds path, so that a rename or a new name in
+ * it is durable. 0, or -1 with errno. */
+int cli_sync_dir_of(const char *path);
+
 /* ---- values (common.c) ------------------------------------------------------------------ */
 
 /* mtgate_number_parse with country code 1; prints the problem. */
@@ -127,6 +136,13 @@ int cli_program_id(cli_ctx *cx, const char *sc, const char *kw,
  * <text>". Returns 0 or CLI_ERR. */
 int cli_program_resolve(cli_ctx *cx, const char *text, const char *sc,
 			const char *kw, uint32_t *id);
+
+/* Every consent of number (QUERY, asked again while the set grows): a
+ * malloc'd array of *n_out into *recs_out (free it), and the
+ * deactivation into *deact. 0, or CLI_ERR printed. */
+int cli_query(cli_ctx *cx, const char *cmd, uint64_t number,
+	      mtgate_consent **recs_out, size_t *n_out,
+	      mtgate_deactivation *deact);
 
 /* SC:KW labels of program ids seen in this run, looked up once each with
  * PROGRAM_GET. Zero-initialised; freed with cli_labels_free. */
@@ -161,6 +177,9 @@ int cli_deact_parse(const char *s, mtgate_deact_reason *out);
 int cli_time_parse(const char *s, int64_t *ms_out);
 /* ms since the epoch as RFC 3339 UTC to the second. Returns buf. */
 char *cli_time_format(int64_t ms, char buf[CLI_TIME_SIZE]);
+/* The same with the milliseconds (".250") when there are any, so that
+ * cli_time_parse gives ms back exactly. */
+char *cli_time_format_ms(int64_t ms, char buf[CLI_TIME_SIZE]);
 /* "30m", "24h", "31d", "90s", "2w", "500ms", "1h30m" to ms (at most 100
  * years). Returns 0 or -1. */
 int cli_duration_parse(const char *s, int64_t *ms_out);
@@ -182,5 +201,14 @@ int cli_cmd_doi(cli_ctx *cx, int argc, char **argv);
 int cli_cmd_bill(cli_ctx *cx, int argc, char **argv);
 int cli_cmd_reminders(cli_ctx *cx, int argc, char **argv);
 int cli_cmd_shortcode(cli_ctx *cx, int argc, char **argv);
+/* cmd_bulk.c */
+int cli_cmd_import(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_deactivate_list(cli_ctx *cx, int argc, char **argv);
+/* cmd_audit.c */
+int cli_cmd_audit(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_export(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_summary(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_status(cli_ctx *cx, int argc, char **argv);
+int cli_cmd_feed(cli_ctx *cx, int argc, char **argv);
 
 #endif

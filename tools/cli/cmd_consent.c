@@ -11,9 +11,6 @@
 
 #include "cli/cli.h"
 
-#define QUERY_FIRST_CAP 64
-#define QUERY_TRIES     3 /* the set may grow between two QUERYs */
-
 static int time_opt(const char *cmd, const char *text, int64_t *ms)
 {
 	*ms = 0;
@@ -295,37 +292,21 @@ out:
 int cli_cmd_query(cli_ctx *cx, int argc, char **argv)
 {
 	const cli_spec spec = {"query", query_usage, NULL, 1, 1, "NUMBER"};
-	size_t cap = QUERY_FIRST_CAP, n = 0;
-	mtgate_consent *recs = NULL, *grown;
 	mtgate_deactivation deact;
+	mtgate_consent *recs = NULL;
 	const char *pos[1];
 	uint64_t number;
+	size_t n = 0;
 	int npos, rc;
 
 	if (!cli_parse(&spec, argc, argv, pos, &npos, &rc))
 		return rc;
 	if (cli_number("query", pos[0], &number) != 0)
 		return CLI_ERR;
-	if ((rc = cli_connect(cx, true)) != 0)
+	if ((rc = cli_connect(cx, true)) != 0 ||
+	    (rc = cli_query(cx, "query", number, &recs, &n, &deact)) != 0)
 		return rc;
-	for (int tries = 0; tries < QUERY_TRIES; tries++) {
-		if ((grown = realloc(recs, cap * sizeof(*recs))) == NULL) {
-			rc = MTGATE_ENOMEM;
-			break;
-		}
-		recs = grown;
-		rc = mtgate_c_query(cx->conn, number, recs, cap, &n, &deact);
-		if (rc < 0 || n <= cap)
-			break;
-		cap = n;
-	}
-	if (rc < 0)
-		rc = cli_fail(cx, rc);
-	else if (n > cap)
-		rc = cli_usage_error("query", "the number's consents kept "
-					      "changing while read; try again");
-	else
-		rc = query_print(cx, recs, n, &deact);
+	rc = query_print(cx, recs, n, &deact);
 	free(recs);
 	return rc;
 }

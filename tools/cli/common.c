@@ -61,6 +61,26 @@ int cli_fail(cli_ctx *cx, int err)
 	return CLI_ERR;
 }
 
+int cli_sync_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return -1;
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash == path ? 1 : (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 /* ---- the key ------------------------------------------------------------------ */
 
 /* Up to cap bytes from fd, to its end (a pipe may give them in parts). */
@@ -224,6 +244,43 @@ int cli_program_resolve(cli_ctx *cx, const char *text, const char *sc,
 	if (rc == MTGATE_ENOPROGRAM)
 		return cli_usage_error(NULL, "unknown program %s", text);
 	return rc < 0 ? cli_fail(cx, rc) : 0;
+}
+
+/* ---- a number's consents ------------------------------------------------------------ */
+
+#define QUERY_FIRST_CAP 64
+#define QUERY_TRIES     3 /* the set may grow between two QUERYs */
+
+int cli_query(cli_ctx *cx, const char *cmd, uint64_t number,
+	      mtgate_consent **recs_out, size_t *n_out,
+	      mtgate_deactivation *deact)
+{
+	size_t cap = QUERY_FIRST_CAP, n = 0;
+	mtgate_consent *recs = NULL, *grown;
+	int rc = 0;
+
+	for (int tries = 0; tries < QUERY_TRIES; tries++) {
+		if ((grown = realloc(recs, cap * sizeof(*recs))) == NULL) {
+			rc = MTGATE_ENOMEM;
+			break;
+		}
+		recs = grown;
+		rc = mtgate_c_query(cx->conn, number, recs, cap, &n, deact);
+		if (rc < 0 || n <= cap)
+			break;
+		cap = n;
+	}
+	if (rc < 0 || n > cap) {
+		free(recs);
+		return rc < 0 ? cli_fail(cx, rc)
+			      : cli_usage_error(cmd,
+						"the number's consents kept "
+						"changing while read; try "
+						"again");
+	}
+	*recs_out = recs;
+	*n_out = n;
+	return 0;
 }
 
 /* ---- program labels ------------------------------------------------------------------ */

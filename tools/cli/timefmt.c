@@ -46,6 +46,19 @@ char *cli_time_format(int64_t ms, char buf[CLI_TIME_SIZE])
 	return buf;
 }
 
+char *cli_time_format_ms(int64_t ms, char buf[CLI_TIME_SIZE])
+{
+	int64_t frac = ms % MS_PER_S;
+
+	cli_time_format(ms, buf);
+	if (frac < 0)
+		frac += MS_PER_S;
+	if (frac != 0) /* "...:44Z" becomes "...:44.250Z" */
+		snprintf(buf + strlen(buf) - 1, CLI_TIME_SIZE - strlen(buf) + 1,
+			 ".%03dZ", (int)frac);
+	return buf;
+}
+
 /* Exactly n digits at *p. */
 static bool digits(const char **p, int n, int *out)
 {

@@ -78,18 +78,19 @@ since() { awk -v t0="$1" -v t1="$(now)" 'BEGIN { printf "%.3f", t1 - t0 }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s }'; }
 
 # Numbers +1 2XX XXX XXXX: 2000000000 + i * 7919 mod 8e9 stays distinct for
-# i < 8e9 / gcd, so every row is another number, in no useful order.
+# i < 8e9 / gcd, so every row is another number, in no useful order
+# (printed with %.0f: awk's %d stops at 2^31).
 t0=$(now)
 awk_ -v n="$ROWS" -v prog="$SC:$KW" 'BEGIN {
 	print "number,program,channel,opted_in_at,source"
 	for (i = 0; i < n; i++)
-		printf "+1%010d,%s,web,2026-01-%02dT10:00:00Z,form-%d\n",
+		printf "+1%.0f,%s,web,2026-01-%02dT10:00:00Z,form-%d\n",
 			2000000000 + (i * 7919) % 8000000000, prog, i % 28 + 1, i % 1000
 }' >"$TMP/optins.csv"
 awk_ -v n="$LIST" -v rows="$ROWS" 'BEGIN {
 	for (i = 0; i < n; i++) {
 		k = (i % 2 == 0 && i < rows) ? i : rows + i
-		printf "+1%010d,2026-02-01T00:00:00Z\n", 2000000000 + (k * 7919) % 8000000000
+		printf "+1%.0f,2026-02-01T00:00:00Z\n", 2000000000 + (k * 7919) % 8000000000
 	}
 }' >"$TMP/disconnects.csv"
 log "generated $ROWS rows ($(du -h "$TMP/optins.csv" | cut -f1)) and a list of $LIST in $(since "$t0") s"
@@ -114,32 +115,41 @@ cli program add --short-code "$SC" --keyword "$KW" --name "Bulk list" \
 	--help-text "Bulk list: example.com or 1-800-555-0100. Max 4 msgs/mo." \
 	--quit-text "You have quit Bulk list. No more messages will be sent." >/dev/null
 
-# "$@" timed; its last stdout line into LAST, seconds into SECS.
+# mtgate "$@" timed; its last stdout line into LAST, seconds into SECS, its peak
+# RSS (kB, sampled) into PEAK_KB.
 timed() {
-	local t
+	local t pid rc=0 hwm
 	t=$(now)
-	"$@" >"$TMP/out" 2>"$TMP/err" || {
-		local rc=$?
-		# import exits 1 when some lines were rejected; that is a result
-		[ "$rc" = 1 ] || die "$* failed ($rc): $(tail -n 3 "$TMP/err")"
-	}
+	PEAK_KB=0
+	"$CLI" --server "$ADDR" --key-file "$TMP/data/operator.key" "$@" \
+		>"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+		[ -z "$hwm" ] || [ "$hwm" -le "$PEAK_KB" ] || PEAK_KB=$hwm
+		sleep 0.2
+	done
+	wait "$pid" || rc=$?
+	# import exits 1 when some lines were rejected; that is a result
+	[ "$rc" = 0 ] || [ "$rc" = 1 ] || die "$* failed ($rc): $(tail -n 3 "$TMP/err")"
 	SECS=$(since "$t")
 	LAST=$(tail -n 1 "$TMP/out")
 }
 
-timed cli import "$TMP/optins.csv"
-log "import: $LAST in $SECS s"
+timed import "$TMP/optins.csv"
+log "import: $LAST in $SECS s (the CLI's peak RSS $PEAK_KB kB)"
 IMPORT_RPS=$(rate "$ROWS" "$SECS")
 grep -q "^imported=$ROWS rejected=0 " <<<"$LAST" || die "import did not take every row: $LAST"
-timed cli import "$TMP/optins.csv"
+grep -q "^changed=$ROWS " "$TMP/out" || die "import did not change every row: $(head -n 1 "$TMP/out")"
+timed import "$TMP/optins.csv"
 log "import again: $(head -n 1 "$TMP/out") $LAST in $SECS s"
 REIMPORT_RPS=$(rate "$ROWS" "$SECS")
 grep -q "^changed=0 " "$TMP/out" || die "the second import changed something"
-timed cli deactivate-list "$TMP/disconnects.csv" --reason disconnect
+timed deactivate-list "$TMP/disconnects.csv" --reason disconnect
 log "deactivate-list: $LAST in $SECS s"
 DEACT_S=$SECS
 DEACT_RPS=$(rate "$LIST" "$SECS")
-timed cli export "$SC:$KW" --out "$TMP/export.csv"
+timed export "$SC:$KW" --out "$TMP/export.csv"
 EXPORTED=$(($(wc -l <"$TMP/export.csv") - 1))
 log "export: $EXPORTED rows in $SECS s"
 EXPORT_RPS=$(rate "$EXPORTED" "$SECS")

@@ -11,10 +11,11 @@
  * thread once all its rows are durable (or failed); the answer is written
  * when the last part is back, so a row reported is never lost.
  *
- * AUDIT, EXPORT, SUMMARY, FEED_READ and FEED_ACK read storage through the
- * engine on the connection's thread. They are a carrier's or a daily job's
- * requests; SUMMARY scans every consent, so it holds its thread for a
- * while at millions of consents (docs/operations.md).
+ * AUDIT, EXPORT, SUMMARY, FEED_READ and FEED_ACK are checked on the
+ * connection's thread and run as jobs on the reader (reader.c): they read
+ * storage at length (SUMMARY scans every consent) or wait for an fsync
+ * (FEED_ACK), and a core thread must never wait on them. The job encodes
+ * the whole answer body; the connection's thread writes it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,101 @@ out:
 	free(per_shard);
 }
 
+/* ---- the reading requests, run on the reader ------------------------------------------ */
+
+/* A request for the reader: what it asks, and then its answer. */
+typedef struct rjob {
+	srv_job job;
+	srv_op *op;
+	srv_conn *c; /* touched on the connection's thread only */
+	mtgate_engine *eng;
+	uint8_t opcode;
+	uint64_t tag;
+	uint32_t tenant; /* the credential's, when it was asked */
+	int64_t now_ms;
+	union {
+		mtgate_wire_audit_req audit;
+		mtgate_wire_export_req exp;
+		mtgate_wire_summary_req summary;
+		mtgate_wire_feed_read_req feed;
+		mtgate_wire_feed_ack_req ack;
+	} q;
+	int err;       /* the engine's error, or 0 */
+	uint8_t *body; /* the answer's body (malloc'd) */
+	size_t len;
+} rjob;
+
+/* On the connection's thread: write the answer. */
+static void rjob_finish(srv_op *op)
+{
+	rjob *j = srv_op_arg(op);
+	int err = j->err < 0 ? j->err : srv_op_status(op);
+	uint8_t *p;
+
+	if (err < 0)
+		srv_reply_engine(j->c, j->opcode, j->tag, err);
+	else if ((p = srv_reply(j->c, j->opcode, j->tag, 0,
+				(uint32_t)j->len)) != NULL &&
+		 j->len > 0)
+		memcpy(p, j->body, j->len);
+	srv_conn_release(j->c);
+	srv_op_free(op);
+	free(j->body);
+	free(j);
+}
+
+static void rjob_drop(srv_job *job)
+{
+	rjob *j = (rjob *)job;
+
+	srv_op_free(j->op);
+	free(j->body);
+	free(j);
+}
+
+/* A job for c's request h, to be run by run on the reader; the caller
+ * fills j->q. NULL after answering ENOMEM. */
+static rjob *rjob_new(srv_conn *c, const mtgate_wire_header *h,
+		      void (*run)(srv_job *j))
+{
+	rjob *j = calloc(1, sizeof(*j));
+
+	if (j == NULL ||
+	    (j->op = srv_op_new(c, c->th->idx, j, rjob_finish)) == NULL) {
+		free(j);
+		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
+		return NULL;
+	}
+	j->job.run = run;
+	j->job.drop = rjob_drop;
+	j->c = c;
+	j->eng = c->th->s->eng;
+	j->opcode = h->opcode;
+	j->tag = h->tag;
+	j->tenant = c->tenant;
+	j->now_ms = srv_now_ms(c->th->s);
+	return j;
+}
+
+static void rjob_post(srv_conn *c, rjob *j)
+{
+	c->inflight++;
+	srv_reader_post(c->th->s, &j->job);
+}
+
+/* The answer body: len bytes, written through *w. NULL when out of
+ * memory (j->err is set). */
+static uint8_t *rjob_body(rjob *j, size_t len, proto_wr *w)
+{
+	if ((j->body = malloc(len ? len : 1)) == NULL) {
+		j->err = MTGATE_ENOMEM;
+		return NULL;
+	}
+	j->len = len;
+	proto_wr_init(w, j->body, len);
+	return j->body;
+}
+
 /* ---- AUDIT and FEED_READ -------------------------------------------------------------- */
 
 #define AUDIT_RECS_MAX                                                         \
@@ -394,9 +490,24 @@ static uint32_t records_cap(uint32_t max, uint32_t most)
 	return max == 0 || max > most ? most : max;
 }
 
-/* The records of an AUDIT or FEED_READ answer, after its head. */
-static void audit_recs_write(proto_wr *w, const mtgate_audit_rec *a, size_t n)
+static size_t audit_recs_len(const mtgate_audit_rec *a, size_t n)
 {
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += sizeof(mtgate_wire_audit_rec) + strlen(a[i].source);
+	return len;
+}
+
+/* The answer: head (hlen bytes, encoded), then the records. */
+static void audit_answer(rjob *j, const uint8_t *head, size_t hlen,
+			 const mtgate_audit_rec *a, size_t n)
+{
+	proto_wr w;
+
+	if (rjob_body(j, hlen + audit_recs_len(a, n), &w) == NULL)
+		return;
+	proto_wr_bytes(&w, head, hlen);
 	for (size_t i = 0; i < n; i++) {
 		size_t sl = strlen(a[i].source);
 		mtgate_wire_audit_rec r = {.seq = a[i].seq,
@@ -411,127 +522,119 @@ static void audit_recs_write(proto_wr *w, const mtgate_audit_rec *a, size_t n)
 					   .voided_by = a[i].voided_by,
 					   .cause = a[i].cause,
 					   .source_len = (uint16_t)sl};
-		proto_enc_audit_rec(w, &r);
-		proto_wr_bytes(w, a[i].source, sl);
+		proto_enc_audit_rec(&w, &r);
+		proto_wr_bytes(&w, a[i].source, sl);
 	}
 }
 
-static size_t audit_recs_len(const mtgate_audit_rec *a, size_t n)
+static void audit_run(srv_job *job)
 {
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++)
-		len += sizeof(mtgate_wire_audit_rec) + strlen(a[i].source);
-	return len;
-}
-
-/* Room for the records of an AUDIT or FEED_READ answer (max 0: what fits
- * one frame); NULL after answering ENOMEM. */
-static mtgate_audit_rec *audit_buf(srv_conn *c, const mtgate_wire_header *h,
-				   uint32_t max, uint32_t *cap)
-{
-	mtgate_audit_rec *a;
-
-	*cap = records_cap(max, AUDIT_RECS_MAX);
-	if ((a = malloc(*cap * sizeof(*a))) == NULL)
-		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
-	return a;
-}
-
-/* The answer: the engine's error, or the encoded head, then the records.
- * Frees a. */
-static void audit_reply(srv_conn *c, const mtgate_wire_header *h, int rc,
-			const uint8_t *head, size_t hlen, mtgate_audit_rec *a,
-			size_t n)
-{
-	size_t len = hlen + audit_recs_len(a, n);
+	rjob *j = (rjob *)job;
+	uint8_t head[sizeof(mtgate_wire_audit_resp)];
+	uint32_t cap = records_cap(j->q.audit.max, AUDIT_RECS_MAX);
+	mtgate_audit_rec *a = malloc(cap * sizeof(*a));
+	size_t n = 0;
+	bool more = false;
 	proto_wr w;
-	uint8_t *p;
 
-	if (rc < 0) {
-		srv_reply_engine(c, h->opcode, h->tag, rc);
-	} else if ((p = srv_reply(c, h->opcode, h->tag, 0, (uint32_t)len))) {
-		memcpy(p, head, hlen);
-		proto_wr_init(&w, p + hlen, len - hlen);
-		audit_recs_write(&w, a, n);
+	j->err = a == NULL
+			 ? MTGATE_ENOMEM
+			 : mtgate_audit_list(j->eng, j->tenant,
+					     j->q.audit.number, j->q.audit.skip,
+					     a, cap, &n, &more);
+	if (j->err == 0) {
+		proto_wr_init(&w, head, sizeof(head));
+		proto_enc_audit_resp(
+			&w, &(mtgate_wire_audit_resp){(uint32_t)n, more});
+		audit_answer(j, head, sizeof(head), a, n);
 	}
 	free(a);
+	srv_op_send_home(j->op);
 }
 
 void srv_do_audit(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
 {
-	uint8_t head[sizeof(mtgate_wire_audit_resp)];
-	mtgate_wire_audit_req q;
-	mtgate_audit_rec *a;
-	uint32_t cap;
-	size_t n = 0;
-	bool more = false;
 	proto_rd rd;
-	proto_wr w;
-	int rc;
+	rjob *j;
 
-	if (!srv_body_is(c, h, sizeof(q), "AUDIT"))
+	if (!srv_body_is(c, h, sizeof(mtgate_wire_audit_req), "AUDIT") ||
+	    (j = rjob_new(c, h, audit_run)) == NULL)
 		return;
 	proto_rd_init(&rd, b, h->body_len);
-	proto_dec_audit_req(&rd, &q);
-	if (!srv_number_ok(c, h, q.number) ||
-	    (a = audit_buf(c, h, q.max, &cap)) == NULL)
+	proto_dec_audit_req(&rd, &j->q.audit);
+	if (!srv_number_ok(c, h, j->q.audit.number)) {
+		rjob_drop(&j->job);
 		return;
-	rc = mtgate_audit_list(c->th->s->eng, c->tenant, q.number, q.skip, a,
-			       cap, &n, &more);
-	proto_wr_init(&w, head, sizeof(head));
-	proto_enc_audit_resp(&w, &(mtgate_wire_audit_resp){(uint32_t)n, more});
-	audit_reply(c, h, rc, head, sizeof(head), a, n);
+	}
+	rjob_post(c, j);
 }
 
 /* The feed a credential reads: its tenant's; the operator's is tenant 0's. */
-static uint32_t feed_tenant(const srv_conn *c)
+static uint32_t feed_tenant(uint32_t tenant)
 {
-	return c->tenant == MTGATE_TENANT_ANY ? 0 : c->tenant;
+	return tenant == MTGATE_TENANT_ANY ? 0 : tenant;
+}
+
+static void feed_run(srv_job *job)
+{
+	rjob *j = (rjob *)job;
+	uint8_t head[sizeof(mtgate_wire_feed_resp)];
+	uint32_t cap = records_cap(j->q.feed.max, AUDIT_RECS_MAX);
+	mtgate_audit_rec *a = malloc(cap * sizeof(*a));
+	uint64_t next = 0;
+	size_t n = 0;
+	proto_wr w;
+
+	j->err = a == NULL ? MTGATE_ENOMEM
+			   : mtgate_feed_read(j->eng, feed_tenant(j->tenant),
+					      j->q.feed.from, j->now_ms, a, cap,
+					      &n, &next);
+	if (j->err == 0) {
+		proto_wr_init(&w, head, sizeof(head));
+		proto_enc_feed_resp(
+			&w, &(mtgate_wire_feed_resp){.count = (uint32_t)n,
+						     .next = next});
+		audit_answer(j, head, sizeof(head), a, n);
+	}
+	free(a);
+	srv_op_send_home(j->op);
 }
 
 void srv_do_feed_read(srv_conn *c, const mtgate_wire_header *h,
 		      const uint8_t *b)
 {
-	uint8_t head[sizeof(mtgate_wire_feed_resp)];
-	mtgate_wire_feed_read_req q;
-	mtgate_audit_rec *a;
-	uint64_t next = 0;
-	uint32_t cap;
-	size_t n = 0;
 	proto_rd rd;
-	proto_wr w;
-	int rc;
+	rjob *j;
 
-	if (!srv_body_is(c, h, sizeof(q), "FEED_READ"))
+	if (!srv_body_is(c, h, sizeof(mtgate_wire_feed_read_req),
+			 "FEED_READ") ||
+	    (j = rjob_new(c, h, feed_run)) == NULL)
 		return;
 	proto_rd_init(&rd, b, h->body_len);
-	proto_dec_feed_read_req(&rd, &q);
-	if ((a = audit_buf(c, h, q.max, &cap)) == NULL)
-		return;
-	rc = mtgate_feed_read(c->th->s->eng, feed_tenant(c), q.from,
-			      srv_now_ms(c->th->s), a, cap, &n, &next);
-	proto_wr_init(&w, head, sizeof(head));
-	proto_enc_feed_resp(&w, &(mtgate_wire_feed_resp){.count = (uint32_t)n,
-							 .next = next});
-	audit_reply(c, h, rc, head, sizeof(head), a, n);
+	proto_dec_feed_read_req(&rd, &j->q.feed);
+	rjob_post(c, j);
+}
+
+static void ack_run(srv_job *job)
+{
+	rjob *j = (rjob *)job;
+
+	j->err = mtgate_feed_ack(j->eng, feed_tenant(j->tenant),
+				 j->q.ack.position);
+	srv_op_send_home(j->op);
 }
 
 void srv_do_feed_ack(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
 {
-	mtgate_wire_feed_ack_req q;
 	proto_rd rd;
-	int rc;
+	rjob *j;
 
-	if (!srv_body_is(c, h, sizeof(q), "FEED_ACK"))
+	if (!srv_body_is(c, h, sizeof(mtgate_wire_feed_ack_req), "FEED_ACK") ||
+	    (j = rjob_new(c, h, ack_run)) == NULL)
 		return;
 	proto_rd_init(&rd, b, h->body_len);
-	proto_dec_feed_ack_req(&rd, &q);
-	rc = mtgate_feed_ack(c->th->s->eng, feed_tenant(c), q.position);
-	if (rc < 0)
-		srv_reply_engine(c, h->opcode, h->tag, rc);
-	else
-		srv_reply(c, h->opcode, h->tag, 0, 0);
+	proto_dec_feed_ack_req(&rd, &j->q.ack);
+	rjob_post(c, j);
 }
 
 /* ---- EXPORT and SUMMARY ---------------------------------------------------------------- */
@@ -540,60 +643,63 @@ void srv_do_feed_ack(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
 	((MTGATE_FRAME_BODY_MAX - sizeof(mtgate_wire_export_resp)) /           \
 	 (sizeof(mtgate_wire_export_rec) + MTGATE_SOURCE_MAX))
 
-void srv_do_export(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
+static void export_run(srv_job *job)
 {
-	mtgate_wire_export_req q;
+	rjob *j = (rjob *)job;
+	const mtgate_wire_export_req *q = &j->q.exp;
+	uint32_t cap = records_cap(q->max, EXPORT_RECS_MAX);
+	mtgate_export_rec *e = malloc(cap * sizeof(*e));
 	mtgate_wire_export_resp r = {0};
-	mtgate_export_rec *e;
-	uint32_t cap;
 	size_t n = 0, len;
 	bool more = false;
-	proto_rd rd;
 	proto_wr w;
-	uint8_t *p;
-	int rc;
 
-	if (!srv_body_is(c, h, sizeof(q), "EXPORT"))
-		return;
-	proto_rd_init(&rd, b, h->body_len);
-	proto_dec_export_req(&rd, &q);
-	if ((rc = srv_program_scope(c, q.program, NULL)) < 0) {
-		srv_reply_engine(c, h->opcode, h->tag, rc);
-		return;
-	}
-	cap = records_cap(q.max, EXPORT_RECS_MAX);
-	if ((e = malloc(cap * sizeof(*e))) == NULL) {
-		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
-		return;
-	}
-	rc = mtgate_export(c->th->s->eng, q.program, q.after_number, e, cap, &n,
-			   &more);
-	if (rc < 0) {
-		srv_reply_engine(c, h->opcode, h->tag, rc);
-		free(e);
-		return;
-	}
-	r.count = (uint32_t)n;
-	r.more = more;
-	r.next_after = n > 0 ? e[n - 1].number : q.after_number;
-	len = sizeof(r);
-	for (size_t i = 0; i < n; i++)
-		len += sizeof(mtgate_wire_export_rec) + strlen(e[i].source);
-	if ((p = srv_reply(c, h->opcode, h->tag, 0, (uint32_t)len))) {
-		proto_wr_init(&w, p, len);
-		proto_enc_export_resp(&w, &r);
-		for (size_t i = 0; i < n; i++) {
-			size_t sl = strlen(e[i].source);
-			mtgate_wire_export_rec x = {.number = e[i].number,
-						    .changed_at_ms =
-							    e[i].changed_at_ms,
-						    .channel = e[i].channel,
-						    .source_len = (uint16_t)sl};
-			proto_enc_export_rec(&w, &x);
-			proto_wr_bytes(&w, e[i].source, sl);
+	j->err = e == NULL ? MTGATE_ENOMEM
+			   : mtgate_export(j->eng, q->program, q->after_number,
+					   e, cap, &n, &more);
+	if (j->err == 0) {
+		r.count = (uint32_t)n;
+		r.more = more;
+		r.next_after = n > 0 ? e[n - 1].number : q->after_number;
+		len = sizeof(r);
+		for (size_t i = 0; i < n; i++)
+			len += sizeof(mtgate_wire_export_rec) +
+			       strlen(e[i].source);
+		if (rjob_body(j, len, &w) != NULL) {
+			proto_enc_export_resp(&w, &r);
+			for (size_t i = 0; i < n; i++) {
+				size_t sl = strlen(e[i].source);
+				mtgate_wire_export_rec x = {
+					.number = e[i].number,
+					.changed_at_ms = e[i].changed_at_ms,
+					.channel = e[i].channel,
+					.source_len = (uint16_t)sl};
+				proto_enc_export_rec(&w, &x);
+				proto_wr_bytes(&w, e[i].source, sl);
+			}
 		}
 	}
 	free(e);
+	srv_op_send_home(j->op);
+}
+
+void srv_do_export(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
+{
+	proto_rd rd;
+	rjob *j;
+	int rc;
+
+	if (!srv_body_is(c, h, sizeof(mtgate_wire_export_req), "EXPORT") ||
+	    (j = rjob_new(c, h, export_run)) == NULL)
+		return;
+	proto_rd_init(&rd, b, h->body_len);
+	proto_dec_export_req(&rd, &j->q.exp);
+	if ((rc = srv_program_scope(c, j->q.exp.program, NULL)) < 0) {
+		srv_reply_engine(c, h->opcode, h->tag, rc);
+		rjob_drop(&j->job);
+		return;
+	}
+	rjob_post(c, j);
 }
 
 #define SUMMARY_RECS_MAX                                                       \
@@ -601,47 +707,25 @@ void srv_do_export(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
 	 sizeof(mtgate_wire_summary_rec))
 #define DAY_MS 86400000LL
 
-void srv_do_summary(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
+static void summary_run(srv_job *job)
 {
-	mtgate_wire_summary_req q;
+	rjob *j = (rjob *)job;
+	int64_t day = j->q.summary.day_ms;
+	mtgate_summary_rec *s = malloc(SUMMARY_RECS_MAX * sizeof(*s));
 	mtgate_wire_summary_resp r = {0};
-	mtgate_summary_rec *s;
-	int64_t day;
-	size_t n = 0, len;
-	proto_rd rd;
+	size_t n = 0;
 	proto_wr w;
-	uint8_t *p;
-	int rc;
 
-	if (!srv_body_is(c, h, sizeof(q), "SUMMARY"))
-		return;
-	proto_rd_init(&rd, b, h->body_len);
-	proto_dec_summary_req(&rd, &q);
-	day = q.day_ms != 0 ? q.day_ms : srv_now_ms(c->th->s);
-	if (day < 0) {
-		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BAD_BODY,
-				"SUMMARY day_ms must not be before 1970");
-		return;
-	}
-	day -= day % DAY_MS;
-	if ((s = malloc(SUMMARY_RECS_MAX * sizeof(*s))) == NULL) {
-		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
-		return;
-	}
-	rc = mtgate_summary(c->th->s->eng, feed_tenant(c), day, s,
-			    SUMMARY_RECS_MAX, &n);
-	if (rc < 0) {
-		srv_reply_engine(c, h->opcode, h->tag, rc);
-		free(s);
-		return;
-	}
+	j->err = s == NULL ? MTGATE_ENOMEM
+			   : mtgate_summary(j->eng, feed_tenant(j->tenant), day,
+					    s, SUMMARY_RECS_MAX, &n);
 	if (n > SUMMARY_RECS_MAX)
 		n = SUMMARY_RECS_MAX;
 	r.count = (uint32_t)n;
 	r.day_start_ms = day;
-	len = sizeof(r) + n * sizeof(mtgate_wire_summary_rec);
-	if ((p = srv_reply(c, h->opcode, h->tag, 0, (uint32_t)len))) {
-		proto_wr_init(&w, p, len);
+	if (j->err == 0 &&
+	    rjob_body(j, sizeof(r) + n * sizeof(mtgate_wire_summary_rec), &w) !=
+		    NULL) {
 		proto_enc_summary_resp(&w, &r);
 		for (size_t i = 0; i < n; i++) {
 			mtgate_wire_summary_rec x = {
@@ -657,4 +741,27 @@ void srv_do_summary(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
 		}
 	}
 	free(s);
+	srv_op_send_home(j->op);
+}
+
+void srv_do_summary(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b)
+{
+	proto_rd rd;
+	rjob *j;
+	int64_t day;
+
+	if (!srv_body_is(c, h, sizeof(mtgate_wire_summary_req), "SUMMARY") ||
+	    (j = rjob_new(c, h, summary_run)) == NULL)
+		return;
+	proto_rd_init(&rd, b, h->body_len);
+	proto_dec_summary_req(&rd, &j->q.summary);
+	day = j->q.summary.day_ms != 0 ? j->q.summary.day_ms : j->now_ms;
+	if (day < 0) {
+		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BAD_BODY,
+				"SUMMARY day_ms must not be before 1970");
+		rjob_drop(&j->job);
+		return;
+	}
+	j->q.summary.day_ms = day - day % DAY_MS;
+	rjob_post(c, j);
 }

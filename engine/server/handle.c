@@ -87,19 +87,11 @@ static srv_thread *owner_of(srv *s, unsigned shard)
 static void op_return(srv_thread *owner, srv_op *op)
 {
 	srv_thread *home = op->home;
-	srv_op *old;
 
-	if (home == owner) {
+	if (home == owner)
 		srv_op_finish(home, op);
-		return;
-	}
-	old = atomic_load_explicit(&home->inbox, memory_order_relaxed);
-	do {
-		op->next = old;
-	} while (!atomic_compare_exchange_weak_explicit(&home->inbox, &old, op,
-							memory_order_release,
-							memory_order_relaxed));
-	srv_wake(home);
+	else
+		srv_op_send_home(op);
 }
 
 void srv_reply_engine(srv_conn *c, uint8_t opcode, uint64_t tag, int err)
@@ -383,6 +375,19 @@ void srv_op_post(srv_conn *c, srv_op *op, mtgate_task_fn run)
 void srv_op_return(srv_op *op)
 {
 	op_return(owner_of(op->home->s, op->shard), op);
+}
+
+void srv_op_send_home(srv_op *op)
+{
+	srv_thread *home = op->home;
+	srv_op *old = atomic_load_explicit(&home->inbox, memory_order_relaxed);
+
+	do {
+		op->next = old;
+	} while (!atomic_compare_exchange_weak_explicit(&home->inbox, &old, op,
+							memory_order_release,
+							memory_order_relaxed));
+	srv_wake(home);
 }
 
 void srv_op_free(srv_op *op)

@@ -856,7 +856,7 @@ int srv_start(srv *s)
 	if (probe_port(host, port, sizeof(port)) < 0)
 		return -1;
 	s->threads = calloc(s->nthreads, sizeof(*s->threads));
-	if (s->threads == NULL)
+	if (s->threads == NULL || srv_reader_start(s) < 0)
 		return -1;
 	for (unsigned i = 0; i < s->nthreads; i++) {
 		if (thread_setup(s, &s->threads[i], i, host, port) < 0)
@@ -894,10 +894,14 @@ void srv_stop(srv *s)
 
 void srv_join(srv *s)
 {
+	for (unsigned i = 0; i < s->nthreads; i++)
+		if (s->threads[i].running)
+			pthread_join(s->threads[i].thread, NULL);
+	/* A job still running sends its op to an inbox nobody takes: the
+	 * threads' eventfds must stay open until the reader is joined. */
+	srv_reader_stop(s);
 	for (unsigned i = 0; i < s->nthreads; i++) {
 		srv_thread *th = &s->threads[i];
-		if (th->running)
-			pthread_join(th->thread, NULL);
 		if (th->ring_ok)
 			io_uring_queue_exit(&th->ring);
 		if (th->listen_fd >= 0)

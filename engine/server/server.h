@@ -157,6 +157,8 @@ struct srv_thread {
 	_Atomic uint64_t frames_in, frames_out, protocol_errors;
 };
 
+typedef struct srv_reader srv_reader;
+
 struct srv {
 	srv_config cfg;
 	mtgate_engine *eng;
@@ -171,7 +173,8 @@ struct srv {
 	pthread_mutex_t start_lock; /* srv_start waits for the rings */
 	pthread_cond_t start_cond;
 	unsigned started;
-	char bound[128]; /* the address actually listened on */
+	char bound[128];    /* the address actually listened on */
+	srv_reader *reader; /* reader.c */
 };
 
 /* io.c */
@@ -236,12 +239,28 @@ int srv_op_status(srv_op *op);
 void srv_op_post(srv_conn *c, srv_op *op, mtgate_task_fn run);
 void srv_op_return(srv_op *op);
 void srv_op_free(srv_op *op);
+/* Hand op back to its connection's thread from any thread that is not
+ * an owner running it (the reader): always through the inbox. */
+void srv_op_send_home(srv_op *op);
 /* The credential id of c for the audit trail: 0 the operator. */
 uint32_t srv_actor(const srv_conn *c);
 
+/* reader.c: the thread for requests that read storage at length or wait
+ * for an fsync. run executes on it and ends with srv_op_send_home; drop
+ * frees a job never run (at stop). */
+typedef struct srv_job srv_job;
+struct srv_job {
+	srv_job *next;
+	void (*run)(srv_job *j);
+	void (*drop)(srv_job *j);
+};
+int srv_reader_start(srv *s);
+void srv_reader_stop(srv *s); /* after the core threads are joined */
+void srv_reader_post(srv *s, srv_job *j);
+
 /* bulk.c: IMPORT and DEACT_LIST (spread over the owners, answered once
- * durable), AUDIT, EXPORT, SUMMARY, FEED_READ, FEED_ACK (read storage on
- * the connection's thread). */
+ * durable); AUDIT, EXPORT, SUMMARY, FEED_READ, FEED_ACK (checked on the
+ * connection's thread, run on the reader). */
 void srv_do_bulk(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
 void srv_do_audit(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);
 void srv_do_export(srv_conn *c, const mtgate_wire_header *h, const uint8_t *b);

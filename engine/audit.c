@@ -327,6 +327,8 @@ int mtgate_export(mtgate_engine *eng, uint32_t program, uint64_t after_number,
 	return rc;
 }
 
+#define SUMMARY_DAY_MS 86400000LL
+
 /* ---- the daily summary (AUD-4) ---------------------------------------------------------- */
 
 static int id_cmp(const void *a, const void *b)
@@ -415,10 +417,33 @@ static int summary_states(mtgate_engine *eng, mtgate_summary_rec *rows,
 	return rc;
 }
 
-/* The day's changes, from the tenant's feed. */
+/* The consent count of row for audit state st, or NULL (NONE). */
+static uint32_t *state_count(mtgate_summary_rec *row, unsigned st)
+{
+	switch (st) {
+	case MTGATE_AUDIT_OPTED_IN:
+		return &row->opted_in;
+	case MTGATE_AUDIT_OPTED_OUT:
+		return &row->opted_out;
+	case MTGATE_AUDIT_PENDING:
+		return &row->pending;
+	case MTGATE_AUDIT_VOIDED:
+		return &row->voided;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * From the tenant's feed: the day's changes, and the counts by state as
+ * they stood at the day's end. The counts came from the consents as they
+ * are now; every change made after the day is undone on them (its new
+ * state one less, its old state one more), in signed sums (undo[], four
+ * a row) applied at the end, since the feed's order is not the counts'.
+ */
 static int summary_changes(mtgate_engine *eng, uint32_t tenant,
 			   int64_t day_start, mtgate_summary_rec *rows,
-			   size_t n)
+			   size_t n, int64_t *undo)
 {
 	unsigned char lo[CODEC_KEY_FEED], hi[CODEC_KEY_FEED];
 	bool all = tenant == MTGATE_TENANT_ANY;
@@ -443,9 +468,15 @@ static int summary_changes(mtgate_engine *eng, uint32_t tenant,
 			continue; /* an acknowledged position */
 		if ((rc = codec_feed_decode(v, vl, &a)) < 0)
 			break;
-		if (a.at_ms < day_start || a.at_ms >= day_start + 86400000LL ||
-		    (row = summary_row(rows, n, a.program)) == NULL)
+		if ((row = summary_row(rows, n, a.program)) == NULL ||
+		    a.at_ms < day_start)
 			continue;
+		if (a.at_ms >= day_start + SUMMARY_DAY_MS) {
+			int64_t *u = &undo[(size_t)(row - rows) * 5];
+			u[a.new_state % 5]--;
+			u[a.old_state % 5]++;
+			continue;
+		}
 		if (a.new_state == MTGATE_AUDIT_OPTED_IN)
 			row->day_optins++;
 		else if (a.new_state == MTGATE_AUDIT_OPTED_OUT ||
@@ -457,6 +488,15 @@ static int summary_changes(mtgate_engine *eng, uint32_t tenant,
 	if (rc == 0)
 		rc = db_iter_status(&eng->db, r.it);
 	db_range_close(&r);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		for (unsigned st = 0; st < 5; st++) {
+			uint32_t *c = state_count(&rows[i], st);
+			int64_t v = c ? (int64_t)*c + undo[i * 5 + st] : 0;
+			if (c !=
+			    NULL) /* a change racing the scans: never < 0 */
+				*c = v < 0 ? 0 : (uint32_t)v;
+		}
+	}
 	return rc;
 }
 
@@ -464,6 +504,7 @@ int mtgate_summary(mtgate_engine *eng, uint32_t tenant, int64_t day_start_ms,
 		   mtgate_summary_rec *out, size_t cap, size_t *n_out)
 {
 	mtgate_summary_rec *rows;
+	int64_t *undo;
 	uint32_t *ids;
 	size_t n;
 	int rc = tenant_programs(eng, tenant, &ids, &n);
@@ -472,8 +513,12 @@ int mtgate_summary(mtgate_engine *eng, uint32_t tenant, int64_t day_start_ms,
 	if (rc < 0)
 		return rc;
 	qsort(ids, n, sizeof(*ids), id_cmp);
-	if ((rows = calloc(n + 1, sizeof(*rows))) == NULL) {
+	rows = calloc(n + 1, sizeof(*rows));
+	undo = calloc(5 * (n + 1), sizeof(*undo));
+	if (rows == NULL || undo == NULL) {
 		free(ids);
+		free(rows);
+		free(undo);
 		return MTGATE_ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -481,11 +526,12 @@ int mtgate_summary(mtgate_engine *eng, uint32_t tenant, int64_t day_start_ms,
 	free(ids);
 	rc = summary_states(eng, rows, n);
 	if (rc == 0)
-		rc = summary_changes(eng, tenant, day_start_ms, rows, n);
+		rc = summary_changes(eng, tenant, day_start_ms, rows, n, undo);
 	if (rc == 0) {
 		memcpy(out, rows, (n < cap ? n : cap) * sizeof(*rows));
 		*n_out = n;
 	}
 	free(rows);
+	free(undo);
 	return rc;
 }

@@ -659,7 +659,9 @@ int mtgate_export(mtgate_engine *eng, uint32_t program, uint64_t after_number,
 /* One program's line of the daily summary (AUD-4). */
 typedef struct mtgate_summary_rec {
 	uint32_t program;
-	uint32_t opted_in, opted_out, pending, voided; /* consents now */
+	uint32_t opted_in, opted_out, pending, voided; /* consents at the
+							* day's end (now,
+							* for today) */
 	uint32_t day_optins;  /* the day's changes into OPTED_IN */
 	uint32_t day_optouts; /* ... into OPTED_OUT or VOIDED */
 	uint32_t day_other;   /* ... into anything else */

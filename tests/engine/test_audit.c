@@ -439,22 +439,33 @@ static void test_aud_4_summary_counts_states_and_the_days_changes(void **state)
 	assert_int_equal(apply(f, MTGATE_OP_OPTOUT, NUM + 1, p, 1, NULL, 0), 0);
 	assert_int_equal(mtgate_apply(f->eng, &dc, NULL), 0);
 
+	/* The first day as it ended: four opted in, one pending. */
 	assert_int_equal(mtgate_summary(f->eng, 1, day, s, 4, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(s[0].program, p);
-	assert_int_equal(s[0].opted_in, 2);
-	assert_int_equal(s[0].opted_out, 1);
-	assert_int_equal(s[0].voided, 1);
-	assert_int_equal(s[0].day_optins, 4); /* the first day */
+	assert_int_equal(s[0].opted_in, 4);
+	assert_int_equal(s[0].opted_out, 0);
+	assert_int_equal(s[0].voided, 0);
+	assert_int_equal(s[0].day_optins, 4);
 	assert_int_equal(s[0].day_optouts, 0);
 	assert_int_equal(s[1].program, d);
 	assert_int_equal(s[1].pending, 1);
 	assert_int_equal(s[1].day_other, 1);
+	/* Today: two left, one opted out, one voided. */
 	assert_int_equal(
 		mtgate_summary(f->eng, 1, day + 24 * 3600 * 1000LL, s, 4, &n),
 		0);
+	assert_int_equal(s[0].opted_in, 2);
+	assert_int_equal(s[0].opted_out, 1);
+	assert_int_equal(s[0].voided, 1);
 	assert_int_equal(s[0].day_optins, 0);
 	assert_int_equal(s[0].day_optouts, 2); /* an opt-out, a void */
+	/* The day before anything: nothing. */
+	assert_int_equal(
+		mtgate_summary(f->eng, 1, day - 24 * 3600 * 1000LL, s, 4, &n),
+		0);
+	assert_int_equal(s[0].opted_in + s[0].opted_out + s[0].voided, 0);
+	assert_int_equal(s[1].pending, 0);
 	assert_int_equal(mtgate_summary(f->eng, 2, day, s, 4, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(s[0].program, other);

@@ -333,6 +333,69 @@ static void test_srv_import_malformed_requests(void **state)
 			 MTGATE_DENY_NO_OPTIN);
 }
 
+/* Every reading request with a body of the wrong size, and the values
+ * they check: answered with the status that names it, and the server
+ * goes on. */
+static void test_srv_trail_requests_malformed(void **state)
+{
+	static const struct {
+		uint8_t opc;
+		uint32_t len;
+	} ops[] = {{MTGATE_OPC_AUDIT, 16},   {MTGATE_OPC_EXPORT, 16},
+		   {MTGATE_OPC_SUMMARY, 8},  {MTGATE_OPC_FEED_READ, 16},
+		   {MTGATE_OPC_FEED_ACK, 8}, {MTGATE_OPC_DEACT_LIST, 8},
+		   {MTGATE_OPC_IMPORT, 8}};
+	fx *f = *state;
+	uint8_t body[64] = {0};
+	mtgate_wire_header h;
+	const uint8_t *rb;
+	proto_wr w;
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		assert_int_equal(
+			call(f->op, ops[i].opc, body, ops[i].len - 1, &h, &rb),
+			MTGATE_ST_BAD_BODY);
+		if (ops[i].opc != MTGATE_OPC_DEACT_LIST &&
+		    ops[i].opc != MTGATE_OPC_IMPORT)
+			assert_int_equal(call(f->op, ops[i].opc, body,
+					      ops[i].len + 1, &h, &rb),
+					 MTGATE_ST_BAD_BODY);
+	}
+	/* AUDIT of number 0; SUMMARY of a day before 1970 */
+	assert_int_equal(call(f->op, MTGATE_OPC_AUDIT, body, 16, &h, &rb),
+			 MTGATE_ST_BAD_NUMBER);
+	proto_wr_init(&w, body, 8);
+	proto_enc_summary_req(&w, &(mtgate_wire_summary_req){-1});
+	assert_int_equal(call(f->op, MTGATE_OPC_SUMMARY, body, 8, &h, &rb),
+			 MTGATE_ST_BAD_BODY);
+	/* DEACT_LIST: no entries; an entry short; a NUL in the source */
+	memset(body, 0, sizeof(body));
+	proto_wr_init(&w, body, sizeof(body));
+	proto_enc_deact_list_req(&w,
+				 &(mtgate_wire_deact_list_req){.reason = 1});
+	assert_int_equal(call(f->op, MTGATE_OPC_DEACT_LIST, body, 8, &h, &rb),
+			 MTGATE_ST_BATCH_TOO_LARGE);
+	proto_wr_init(&w, body, sizeof(body));
+	proto_enc_deact_list_req(
+		&w, &(mtgate_wire_deact_list_req){.count = 1, .reason = 1});
+	assert_int_equal(
+		call(f->op, MTGATE_OPC_DEACT_LIST, body, 8 + 15, &h, &rb),
+		MTGATE_ST_BAD_BODY);
+	proto_wr_init(&w, body, sizeof(body));
+	proto_enc_deact_list_req(
+		&w, &(mtgate_wire_deact_list_req){
+			    .count = 1, .reason = 1, .source_len = 2});
+	proto_wr_bytes(&w, "a\0", 2);
+	proto_enc_deact_entry(&w, &(mtgate_wire_deact_entry){N0, 0});
+	assert_int_equal(
+		call(f->op, MTGATE_OPC_DEACT_LIST, body, 8 + 2 + 16, &h, &rb),
+		MTGATE_ST_BAD_BODY);
+	/* nothing was changed, and everyone is still served */
+	assert_int_equal(audit(f->op, N0).n, 0);
+	assert_int_equal(mtgate_c_ping(f->op), 0);
+	assert_int_equal(mtgate_c_ping(f->a), 0);
+}
+
 /* ---- DEACT_LIST ----------------------------------------------------------------------- */
 
 static void test_num_4_deact_list_reports_and_runs_again(void **state)
@@ -491,6 +554,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_srv_import_each_row_gets_its_status),
 		T(test_srv_import_malformed_requests),
+		T(test_srv_trail_requests_malformed),
 		T(test_num_4_deact_list_reports_and_runs_again),
 		T(test_srv_tenants_see_only_their_own_trail),
 		T(test_srv_feed_redelivers_after_60_minutes),

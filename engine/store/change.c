@@ -152,6 +152,7 @@ int plan_consent(change_plan *pl, uint32_t pid, const cur_consent *cur,
 	e->changed_at_ms = at_ms;
 	pl->put[pl->n] = put;
 	pl->old[pl->n] = (uint8_t)cur->mem_state;
+	pl->by_engine[pl->n] = false;
 	memset(r, 0, sizeof(*r));
 	r->state = (uint8_t)plan_api_state(mem_state);
 	r->channel = (uint8_t)channel;
@@ -422,7 +423,7 @@ static void put_audit(mtgate_engine *eng, unsigned char **w, uint64_t number,
 	a.channel = r->channel;
 	a.voided_by = r->voided_by;
 	a.cause = r->cause;
-	a.actor = pl->actor;
+	a.actor = pl->by_engine[i] ? MTGATE_ACTOR_ENGINE : pl->actor;
 	a.changed_at_ms = r->changed_at_ms;
 	memcpy(a.source, r->source, r->source_len);
 	a.source[r->source_len] = '\0';

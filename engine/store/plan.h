@@ -52,6 +52,9 @@ typedef struct change_plan {
 	bool put[PEND_EFFECTS_MAX];          /* write rec[i] */
 	uint8_t old[PEND_EFFECTS_MAX];       /* consent effects: the state
 					      * before (STORE_ST_*) */
+	bool by_engine[PEND_EFFECTS_MAX];    /* the engine's own change (a
+					      * timeout an MO applies): its
+					      * audit actor is the engine */
 	scope_put scope;
 	uint32_t actor; /* who asked (the audit trail); plan_init: 0 */
 	uint64_t deact; /* at << 8 | reason, or 0 */

@@ -287,9 +287,11 @@ typedef struct mo_ctx {
 	char source[MTGATE_SOURCE_MAX + 1];
 	change_plan pl;
 	bool lastout_changed, scope_timeout;
-	uint8_t was[RULES_PROGS_MAX];    /* timed_out: the state before it,
+	uint8_t was[RULES_PROGS_MAX];     /* timed_out: the state before it,
 					  * for the audit trail */
-	bool timed_out[RULES_PROGS_MAX]; /* opted out by the question's
+	bool by_timeout[RULES_PROGS_MAX]; /* the opt-out is the timeout's,
+					   * not the MO's: the engine's */
+	bool timed_out[RULES_PROGS_MAX];  /* opted out by the question's
 					  * timeout (when scope_timeout) */
 	uint32_t n_lastout, lastout[SCOPE_LASTOUT_MAX];
 } mo_ctx;
@@ -375,9 +377,12 @@ static void mo_timeout_changes(mo_ctx *x)
 {
 	if (!x->scope_timeout)
 		return;
-	for (uint32_t i = 0; i < x->n; i++)
-		if (x->timed_out[i] && x->rout.change[i] == RULES_NONE)
+	for (uint32_t i = 0; i < x->n; i++) {
+		x->by_timeout[i] =
+			x->timed_out[i] && x->rout.change[i] == RULES_NONE;
+		if (x->by_timeout[i])
 			x->rout.change[i] = RULES_OPTOUT;
+	}
 }
 
 /* No step: nothing but what the timeout does. */
@@ -611,8 +616,10 @@ static int mo_plan(mo_ctx *x)
 		/* A timeout's change starts from the state before it. */
 		for (uint32_t k = k0;
 		     x->scope_timeout && x->timed_out[i] && k < x->pl.n; k++)
-			if (x->pl.eff[k].key == x->pid[i])
+			if (x->pl.eff[k].key == x->pid[i]) {
 				x->pl.old[k] = x->was[i];
+				x->pl.by_engine[k] = x->by_timeout[i];
+			}
 	}
 	if (rc == 0)
 		rc = mo_flags(x, x->rout.scope_open,

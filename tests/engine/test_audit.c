@@ -250,6 +250,28 @@ static void test_aud_1_expiries_are_the_engines(void **state)
 	assert_string_equal(mtgate_audit_cause_name(f->a[5].cause), "EXPIRED");
 }
 
+/* The timeout applied by the next MO, not the sweep: still the engine's,
+ * from the state the question found. */
+static void test_aud_1_timeout_applied_by_a_late_mo(void **state)
+{
+	fx *f = *state;
+	uint32_t a = define(f, 4, SC, "ALPHA", false);
+	uint32_t b = define(f, 4, SC, "BETA", false);
+
+	assert_int_equal(apply(f, MTGATE_OP_OPTIN, NUM, a, 4, NULL, 0), 0);
+	assert_int_equal(apply(f, MTGATE_OP_OPTIN, NUM, b, 4, NULL, 0), 0);
+	mo_as(f, 4, "STOP");
+	advance(f, 31 * TU_MINUTE_MS);
+	mo_as(f, 4, "HELP"); /* no sweep ran: this MO ends the question */
+	assert_int_equal(trail(f, 4, NUM), 4);
+	for (int i = 2; i < 4; i++) {
+		expect_rec(&f->a[i], i == 2 ? a : b, MTGATE_AUDIT_OPTED_IN,
+			   MTGATE_AUDIT_OPTED_OUT, MTGATE_ACTOR_ENGINE);
+		assert_string_equal(mtgate_audit_cause_name(f->a[i].cause),
+				    "SCOPE_TIMEOUT");
+	}
+}
+
 static void test_aud_1_deactivation_voids_every_tenants_consent(void **state)
 {
 	fx *f = *state;
@@ -555,6 +577,7 @@ int main(void)
 		T(test_aud_1_api_changes_append_one_record_each),
 		T(test_aud_1_mo_and_double_optin_are_recorded),
 		T(test_aud_1_expiries_are_the_engines),
+		T(test_aud_1_timeout_applied_by_a_late_mo),
 		T(test_aud_1_deactivation_voids_every_tenants_consent),
 		T(test_aud_1_trail_survives_restart_and_goes_on),
 		T(test_aud_1_repeats_in_one_batch_write_one_record),

@@ -138,6 +138,9 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 		FIELDS(X_DEC)                                                  \
 	}
 
+/* clang-format 14 reflows these field lists differently on every run, so
+ * they are kept as written. */
+/* clang-format off */
 #define HELLO_REQ(X) X(U16, version) X(U16, key_len)
 #define HELLO_RESP(X)                                                          \
 	X(U32, credential)                                                     \
@@ -233,6 +236,7 @@ void proto_wr_str(proto_wr *w, const void *p, size_t n)
 #define FEED_READ_REQ(X) X(U64, from) X(U32, max) X(U32, pad)
 #define FEED_RESP(X)     X(U32, count) X(U32, pad) X(U64, next)
 #define FEED_ACK_REQ(X)  X(U64, position)
+/* clang-format on */
 
 PROTO_CODEC_DEF(hello_req, HELLO_REQ)
 PROTO_CODEC_DEF(hello_resp, HELLO_RESP)
@@ -287,12 +291,14 @@ PROTO_CODEC_DEF(feed_ack_req, FEED_ACK_REQ)
 
 /* ---- the header ----------------------------------------------------------------- */
 
+/* clang-format off */
 #define HEADER(X)                                                              \
 	X(U16, magic)                                                          \
 	X(U8, version)                                                         \
 	X(U8, opcode)                                                          \
 	X(U16, flags) X(U16, status) X(U64, tag) X(U32, body_len)              \
 		X(U32, reserved)
+/* clang-format on */
 
 void proto_header_enc(uint8_t out[MTGATE_PROTO_HEADER_LEN],
 		      const mtgate_wire_header *v)

@@ -170,7 +170,8 @@ static uint32_t program_define(mtgate_engine *eng, const char *short_code,
 		.kind = MTGATE_KIND_RECURRING,
 		.limit = limit,
 		.period = MTGATE_PERIOD_MONTH,
-		.double_opt_in = double_opt_in, .allow_pos = true,
+		.double_opt_in = double_opt_in,
+		.allow_pos = true,
 		.quit_text = "You are unsubscribed.",
 	};
 	uint32_t id = 0;
@@ -651,7 +652,7 @@ static void test_persist_counter_log_rewrite_keeps_counts(void **state)
  * a key once per version still on disk, so a store whose consents were
  * changed several times would be sized for more than it holds. */
 #define FIT_NUMBERS 20000
-#define FIT_BASE 15553000000ULL
+#define FIT_BASE    15553000000ULL
 
 static void test_persist_reopen_sizes_store_to_consents(void **state)
 {
@@ -666,14 +667,14 @@ static void test_persist_reopen_sizes_store_to_consents(void **state)
 	assert_non_null(res);
 	for (int round = 0; round < 4; round++) {
 		for (size_t i = 0; i < FIT_NUMBERS; i++)
-			c[i] = (mtgate_change){
-				.op = round % 2 ? MTGATE_OP_OPTOUT
-						: MTGATE_OP_OPTIN,
-				.number = FIT_BASE + i, .program = prog,
-				.channel = MTGATE_CHANNEL_WEB };
-		assert_int_equal(mtgate_apply_many(eng, c, FIT_NUMBERS, res,
-						   NULL),
-				 0);
+			c[i] = (mtgate_change){.op = round % 2
+							     ? MTGATE_OP_OPTOUT
+							     : MTGATE_OP_OPTIN,
+					       .number = FIT_BASE + i,
+					       .program = prog,
+					       .channel = MTGATE_CHANNEL_WEB};
+		assert_int_equal(
+			mtgate_apply_many(eng, c, FIT_NUMBERS, res, NULL), 0);
 		/* Each round lands in its own file: four versions a key. */
 		eng = fx_reopen(fx, 1);
 	}

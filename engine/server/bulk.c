@@ -17,6 +17,7 @@
  * (FEED_ACK), and a core thread must never wait on them. The job encodes
  * the whole answer body; the connection's thread writes it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,7 @@ static void bulk_reply(bulk *b)
 		for (uint32_t i = 0; i < b->n; i++)
 			proto_wr_u16(&w, b->status[i]);
 	}
+	b->c->rows -= b->n;
 	srv_conn_release(b->c);
 	free(b->status);
 	free(b);
@@ -173,11 +175,6 @@ static bool import_rows(srv_conn *c, const mtgate_wire_header *h,
 	proto_rd_init(&rd, body, h->body_len);
 	proto_dec_import_req(&rd, &q);
 	want = sizeof(q) + (size_t)q.count * sizeof(mtgate_wire_import_row);
-	if (q.count == 0 || q.count > MTGATE_PROTO_BULK_MAX) {
-		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BATCH_TOO_LARGE,
-				"IMPORT count must be 1 to 16384");
-		return false;
-	}
 	if (h->body_len < want)
 		return srv_body_at_least(c, h, (uint32_t)want, "IMPORT");
 	b->n = q.count;
@@ -223,15 +220,8 @@ static bool deact_rows(srv_conn *c, const mtgate_wire_header *h,
 	size_t want;
 	proto_rd rd;
 
-	if (!srv_operator_only(c, h))
-		return false;
 	proto_rd_init(&rd, body, h->body_len);
 	proto_dec_deact_list_req(&rd, &q);
-	if (q.count == 0 || q.count > MTGATE_PROTO_BULK_MAX) {
-		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BATCH_TOO_LARGE,
-				"DEACT_LIST count must be 1 to 16384");
-		return false;
-	}
 	want = sizeof(q) + q.source_len +
 	       (size_t)q.count * sizeof(mtgate_wire_deact_entry);
 	if (!srv_body_is(c, h, (uint32_t)want, "DEACT_LIST"))
@@ -315,38 +305,46 @@ static void bulk_in_free(bulk_in *in)
 
 void srv_do_bulk(srv_conn *c, const mtgate_wire_header *h, const uint8_t *body)
 {
-	size_t fixed = h->opcode == MTGATE_OPC_IMPORT
-			       ? sizeof(mtgate_wire_import_req)
-			       : sizeof(mtgate_wire_deact_list_req);
-	size_t cap = MTGATE_PROTO_BULK_MAX;
+	bool imp = h->opcode == MTGATE_OPC_IMPORT;
+	const char *what = imp ? "IMPORT" : "DEACT_LIST";
 	mtgate_engine *eng = c->th->s->eng;
-	uint32_t *per_shard = NULL;
+	uint32_t *per_shard = NULL, n;
 	bulk_in in = {0};
+	char msg[64];
+	proto_rd rd;
 	bulk *b;
-	bool ok;
 
-	if (!srv_body_at_least(c, h, (uint32_t)fixed,
-			       h->opcode == MTGATE_OPC_IMPORT ? "IMPORT"
-							      : "DEACT_LIST"))
+	/* Both requests start with the count: checked before anything is
+	 * allocated for the rows. */
+	if ((!imp && !srv_operator_only(c, h)) ||
+	    !srv_body_at_least(c, h, 8, what))
 		return;
+	proto_rd_init(&rd, body, h->body_len);
+	n = proto_rd_u32(&rd);
+	if (n == 0 || n > MTGATE_PROTO_BULK_MAX) {
+		snprintf(msg, sizeof(msg), "%s count must be 1 to %u", what,
+			 MTGATE_PROTO_BULK_MAX);
+		srv_reply_error(c, h->opcode, h->tag, MTGATE_ST_BATCH_TOO_LARGE,
+				msg);
+		return;
+	}
 	b = calloc(1, sizeof(*b));
-	in.chg = calloc(cap, sizeof(*in.chg));
-	in.src = calloc(cap, sizeof(*in.src));
-	in.src_len = calloc(cap, sizeof(*in.src_len));
-	in.shard = calloc(cap, sizeof(*in.shard));
+	in.chg = calloc(n, sizeof(*in.chg));
+	in.src = calloc(n, sizeof(*in.src));
+	in.src_len = calloc(n, sizeof(*in.src_len));
+	in.shard = calloc(n, sizeof(*in.shard));
 	per_shard = calloc(c->th->s->nthreads, sizeof(*per_shard));
 	if (b == NULL || in.chg == NULL || in.src == NULL ||
 	    in.src_len == NULL || in.shard == NULL || per_shard == NULL ||
-	    (b->status = calloc(cap, sizeof(*b->status))) == NULL) {
+	    (b->status = calloc(n, sizeof(*b->status))) == NULL) {
 		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
 		goto out;
 	}
 	b->c = c;
 	b->tag = h->tag;
 	b->opcode = h->opcode;
-	ok = h->opcode == MTGATE_OPC_IMPORT ? import_rows(c, h, body, b, &in)
-					    : deact_rows(c, h, body, b, &in);
-	if (!ok)
+	if (!(imp ? import_rows(c, h, body, b, &in)
+		  : deact_rows(c, h, body, b, &in)))
 		goto out;
 	for (uint32_t i = 0; i < b->n; i++) {
 		if (in.chg[i].number == 0)
@@ -355,6 +353,7 @@ void srv_do_bulk(srv_conn *c, const mtgate_wire_header *h, const uint8_t *body)
 		per_shard[in.shard[i]]++;
 	}
 	c->inflight++;
+	c->rows += b->n;   /* paces the connection (io.c conn_pace) */
 	b->parts_left = 1; /* until every part is posted */
 	for (unsigned s = 0; s < c->th->s->nthreads; s++) {
 		bulk_part *part;

@@ -256,10 +256,14 @@ void srv_reply_error(srv_conn *c, uint8_t opcode, uint64_t tag, unsigned status,
 		srv_conn_close(c);
 }
 
+static void conn_pace(srv_conn *c);
+
 void srv_conn_release(srv_conn *c)
 {
 	MTG_ASSERT(c->inflight > 0);
 	c->inflight--;
+	if (!c->closing)
+		conn_pace(c);
 	conn_maybe_free(c);
 }
 
@@ -377,16 +381,19 @@ static void conn_input(srv_conn *c, const uint8_t *d, uint32_t n)
 	}
 }
 
-/* Stop reading a connection whose answers pile up; read again once half
- * of them are out. */
+/* Stop reading a connection that owes too much (answers not yet read,
+ * requests or bulk rows in flight); read again once each is at half. */
 static void conn_pace(srv_conn *c)
 {
 	uint32_t pend = tx_pending(c);
 
-	if (!c->paused && pend > SRV_TX_MAX) {
+	if (!c->paused && (pend > SRV_TX_MAX || c->inflight > SRV_OPS_MAX ||
+			   c->rows > SRV_ROWS_MAX)) {
 		c->paused = true;
 		recv_cancel(c);
-	} else if (c->paused && pend <= SRV_TX_MAX / 2) {
+	} else if (c->paused && pend <= SRV_TX_MAX / 2 &&
+		   c->inflight <= SRV_OPS_MAX / 2 &&
+		   c->rows <= SRV_ROWS_MAX / 2) {
 		c->paused = false;
 		recv_arm(c);
 	}

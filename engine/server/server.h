@@ -30,14 +30,17 @@
  *   connection's pending tx buffer; at the end of each loop turn every
  *   connection with output and no send in flight gets one send (batched
  *   sends). A second buffer holds what is being sent, so the pending one can
- *   grow meanwhile. When the pending output passes SRV_TX_MAX the thread
- *   stops reading that connection until it drains to half.
+ *   grow meanwhile. The thread stops reading a connection while it owes
+ *   too much: pending output past SRV_TX_MAX, more than SRV_OPS_MAX
+ *   requests in flight, or more than SRV_ROWS_MAX bulk rows in flight
+ *   (each row a pending change); it reads again once all are at half.
  *
  * Bounds
  *   connections: --max-connections in all; rx: one frame; tx: SRV_TX_MAX
- *   plus one answer; ops in flight per connection: unbounded by count but
- *   each holds a parsed request and stops nothing (the tx bound pauses
- *   reading long before memory matters).
+ *   plus one answer; requests in flight: SRV_OPS_MAX, and SRV_ROWS_MAX
+ *   bulk rows, plus what the last buffer read held (changes wait for the
+ *   committer, reads for the reader thread: a client that sends faster
+ *   than they go is paced, not queued without end).
  */
 #ifndef MTGATE_SERVER_H
 #define MTGATE_SERVER_H
@@ -52,6 +55,8 @@
 #include "mtgate/protocol.h"
 
 #define SRV_TX_MAX       (4u << 20)
+#define SRV_OPS_MAX      256         /* requests in flight per connection */
+#define SRV_ROWS_MAX     65536       /* IMPORT / DEACT_LIST rows in flight */
 #define SRV_BUFS         256         /* provided buffers per thread */
 #define SRV_BUF_SIZE     (16u << 10) /* bytes each */
 #define SRV_RING_ENTRIES 1024
@@ -125,6 +130,7 @@ struct srv_conn {
 	bool in_flush, reaping;
 	srv_conn *next_flush, *next_reap;
 	uint32_t inflight; /* ops not answered yet */
+	uint32_t rows;     /* of which bulk rows (bulk.c) */
 	/* authentication */
 	bool authed;
 	uint32_t tenant; /* MTGATE_TENANT_ANY for the operator */

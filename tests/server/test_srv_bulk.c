@@ -515,6 +515,65 @@ static void test_srv_feed_redelivers_after_60_minutes(void **state)
 	assert_int_equal(feed(f->b, 0, seqs, &next), 1); /* B never acked */
 }
 
+/* A client that sends faster than changes become durable is paced (reading
+ * pauses past SRV_OPS_MAX requests or SRV_ROWS_MAX rows in flight) and
+ * every request is still answered: 600 feed reads and 12 imports of
+ * 16 384 rows sent before a single answer is read. */
+static void test_srv_pipelined_flood_is_paced_and_answered(void **state)
+{
+	enum { READS = 600, FRAMES = 12, ROWS = MTGATE_PROTO_BULK_MAX };
+	fx *f = *state;
+	size_t len = sizeof(mtgate_wire_import_req) +
+		     ROWS * sizeof(mtgate_wire_import_row);
+	uint8_t *body = malloc(len), rq[16] = {0};
+	uint32_t answered = 0, changed = 0;
+	proto_wr w;
+
+	assert_non_null(body);
+	for (uint32_t k = 0; k < FRAMES; k++) {
+		proto_wr_init(&w, body, len);
+		proto_enc_import_req(&w,
+				     &(mtgate_wire_import_req){.count = ROWS});
+		for (uint32_t i = 0; i < ROWS; i++)
+			proto_enc_import_row(
+				&w,
+				&(mtgate_wire_import_row){
+					.number = N0 + 1000000 + k * ROWS + i,
+					.program = f->pa,
+					.channel = MTGATE_CHANNEL_IMPORT});
+		assert_false(w.bad);
+		assert_int_equal(mtgate_c_send_raw(f->a, 1000 + k,
+						   MTGATE_OPC_IMPORT, body,
+						   (uint32_t)len),
+				 0);
+		assert_int_equal(mtgate_c_flush(f->a), 0);
+	}
+	for (uint32_t k = 0; k < READS; k++) {
+		assert_int_equal(mtgate_c_send_raw(f->a, 5000 + k,
+						   MTGATE_OPC_FEED_READ, rq,
+						   16),
+				 0);
+		assert_int_equal(mtgate_c_flush(f->a), 0);
+	}
+	while (answered < FRAMES + READS) {
+		mtgate_wire_header h;
+		const uint8_t *rb;
+		assert_int_equal(mtgate_c_recv(f->a, &h, &rb), 0);
+		assert_int_equal(h.status, 0);
+		if (h.opcode == MTGATE_OPC_IMPORT) {
+			proto_rd rd;
+			mtgate_wire_bulk_resp r;
+			proto_rd_init(&rd, rb, h.body_len);
+			proto_dec_bulk_resp(&rd, &r);
+			changed += r.changed;
+		}
+		answered++;
+	}
+	assert_int_equal(changed, FRAMES * ROWS);
+	assert_int_equal(mtgate_c_ping(f->a), 0);
+	free(body);
+}
+
 /* ---- durability ------------------------------------------------------------------------ */
 
 static void test_aud_1_import_and_trail_survive_kill9(void **state)
@@ -558,6 +617,7 @@ int main(void)
 		T(test_num_4_deact_list_reports_and_runs_again),
 		T(test_srv_tenants_see_only_their_own_trail),
 		T(test_srv_feed_redelivers_after_60_minutes),
+		T(test_srv_pipelined_flood_is_paced_and_answered),
 		T(test_aud_1_import_and_trail_survive_kill9),
 #undef T
 	};

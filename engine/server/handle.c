@@ -78,6 +78,16 @@ struct srv_batch {
 	mtgate_reason *out;
 };
 
+/* The fields every op has: its kind, its connection and shard. */
+static void op_init(srv_op *op, enum op_kind kind, srv_conn *c, unsigned shard)
+{
+	op->kind = kind;
+	op->c = c;
+	op->home = c->th;
+	op->shard = shard;
+	op->tenant = c->tenant;
+}
+
 static srv_thread *owner_of(srv *s, unsigned shard)
 {
 	return &s->threads[shard];
@@ -166,11 +176,7 @@ static srv_op *gate_part_new(srv_batch *b, srv_conn *c, unsigned shard,
 
 	if (op == NULL)
 		return NULL;
-	op->kind = OP_GATE;
-	op->c = c;
-	op->home = c->th;
-	op->shard = shard;
-	op->tenant = c->tenant;
+	op_init(op, OP_GATE, c, shard);
 	op->batch = b;
 	op->reqs = (mtgate_gate_req *)(op + 1);
 	op->out = (mtgate_reason *)(op->reqs + n);
@@ -347,11 +353,7 @@ srv_op *srv_op_new(srv_conn *c, unsigned shard, void *arg,
 
 	if (op == NULL)
 		return NULL;
-	op->kind = OP_EXT;
-	op->c = c;
-	op->home = c->th;
-	op->shard = shard;
-	op->tenant = c->tenant;
+	op_init(op, OP_EXT, c, shard);
 	op->arg = arg;
 	op->finish = finish;
 	return op;
@@ -693,10 +695,7 @@ static srv_op *change_new(srv_conn *c, const mtgate_wire_header *h,
 		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
 		return NULL;
 	}
-	op->kind = OP_CHANGE;
-	op->c = c;
-	op->home = c->th;
-	op->shard = mtgate_shard_of(c->th->s->eng, number);
+	op_init(op, OP_CHANGE, c, mtgate_shard_of(c->th->s->eng, number));
 	op->tag = h->tag;
 	op->opcode = h->opcode;
 	op->n_chg = n_chg;
@@ -884,11 +883,7 @@ void srv_mo_submit(srv_conn *c, const mtgate_wire_header *h, uint64_t number,
 		srv_reply_engine(c, h->opcode, h->tag, MTGATE_ENOMEM);
 		return;
 	}
-	op->kind = OP_MO;
-	op->c = c;
-	op->home = c->th;
-	op->shard = mtgate_shard_of(c->th->s->eng, number);
-	op->tenant = c->tenant;
+	op_init(op, OP_MO, c, mtgate_shard_of(c->th->s->eng, number));
 	op->tag = h->tag;
 	op->opcode = h->opcode;
 	op->number = number;

@@ -393,19 +393,14 @@ static size_t pend_bytes_max(const change_plan *pl)
 			     : 0);
 }
 
-/* The audit state of a memory state and the record's voided_by. */
-static uint8_t audit_state(unsigned mem_state)
-{
-	static const uint8_t map[STORE_ST_MAX] = {
-		[STORE_ST_NONE] = MTGATE_AUDIT_NONE,
-		[STORE_ST_IN] = MTGATE_AUDIT_OPTED_IN,
-		[STORE_ST_OUT] = MTGATE_AUDIT_OPTED_OUT,
-		[STORE_ST_PENDING] = MTGATE_AUDIT_PENDING,
-		[STORE_ST_VOID] = MTGATE_AUDIT_VOIDED,
-	};
-	MTG_ASSERT(mem_state < STORE_ST_MAX);
-	return map[mem_state];
-}
+/* The audit states are the memory states, value for value. */
+_Static_assert((int)STORE_ST_NONE == (int)MTGATE_AUDIT_NONE &&
+		       (int)STORE_ST_IN == (int)MTGATE_AUDIT_OPTED_IN &&
+		       (int)STORE_ST_OUT == (int)MTGATE_AUDIT_OPTED_OUT &&
+		       (int)STORE_ST_PENDING == (int)MTGATE_AUDIT_PENDING &&
+		       (int)STORE_ST_VOID == (int)MTGATE_AUDIT_VOIDED &&
+		       (int)STORE_ST_MAX == (int)MTGATE_AUDIT_STATE_MAX,
+	       "audit states are memory states");
 
 /* Effect i's audit record (AUD-1), its seq left for the committer. */
 static void put_audit(mtgate_engine *eng, unsigned char **w, uint64_t number,
@@ -418,8 +413,8 @@ static void put_audit(mtgate_engine *eng, unsigned char **w, uint64_t number,
 
 	a.tenant = p ? p->def.tenant : 0;
 	a.program = pl->eff[i].key;
-	a.old_state = audit_state(pl->old[i]);
-	a.new_state = audit_state(pl->eff[i].mem_state);
+	a.old_state = pl->old[i];
+	a.new_state = pl->eff[i].mem_state;
 	a.channel = r->channel;
 	a.voided_by = r->voided_by;
 	a.cause = r->cause;
